@@ -1,0 +1,47 @@
+# Everyday targets. `make run` and `make test` work on a fresh machine: they build the venv and fetch the data.
+PY       ?= python3
+VENV     := .venv
+BIN      := $(VENV)/bin
+STAMP    := $(VENV)/.installed
+FMNIST   := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+CONFIG   ?= configs/dcgan-fashion.yaml
+SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+export DO_NOT_TRACK=true MLFLOW_DISABLE_TELEMETRY=true PREFECT_SERVER_ANALYTICS_ENABLED=false DVC_NO_ANALYTICS=1 \
+       ORT_DISABLE_TELEMETRY=1 PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS=60
+
+.PHONY: venv install data run test test-fast lint bench ui clean
+
+venv install: $(STAMP)
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# Fashion-MNIST comes from Debian's dataset-fashion-mnist package (31 MB, MIT); see README for other sources.
+data: $(STAMP)
+	@if [ ! -f $(FMNIST) ] && [ -z "$$GENFORGE_FASHION_MNIST_DIR" ]; then \
+	  echo "installing Debian's dataset-fashion-mnist"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq dataset-fashion-mnist; fi
+	$(BIN)/genforge data fetch
+
+run: data
+	$(BIN)/genforge run $(CONFIG)
+
+test: data
+	$(BIN)/pytest -q
+
+test-fast: $(STAMP)
+	$(BIN)/pytest -q -m "not slow"
+
+lint: $(STAMP)
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+bench: data
+	$(BIN)/python bench/run_all.py
+
+ui: $(STAMP)
+	$(BIN)/genforge ui
+
+clean:  ## forget the embedded stack's state (registry, runs, caches); data/ and the venv stay
+	rm -rf mlflow/mlflow.db mlflow/artifacts .genforge .prefect

@@ -1,0 +1,10 @@
+"""Run every benchmark and print the tables that go into the README. Run: make bench"""
+
+import runpy
+import sys
+from pathlib import Path
+
+for script in ("latency.py", "pipeline.py"):
+    print(f"\n## bench/{script}\n", flush=True)
+    runpy.run_path(str(Path(__file__).with_name(script)), run_name="__main__")
+    sys.stdout.flush()

@@ -1,0 +1,178 @@
+"""Typed configuration: YAML → validated pydantic models, with errors that name the field and the fix."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be used; the message says where and how to fix it."""
+
+
+class Section(BaseModel):
+    # Unknown keys are typos more often than not: refuse them instead of ignoring them.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataConfig(Section):
+    source_dir: str | None = None
+    """Folder with the raw IDX files; else $GENFORGE_FASHION_MNIST_DIR, the Debian package, a download."""
+    verify_checksums: bool = True
+    """Check the raw files against the published Fashion-MNIST checksums (turn off for your own IDX files)."""
+    shard_size: int = Field(10_000, gt=0)
+    """Images per materialised .npy shard."""
+
+
+class DCGANConfig(Section):
+    latent_dim: int = Field(100, gt=0)
+    g_features: int = Field(64, gt=0)
+    """Generator width: channels at 14×14 (twice this at 7×7)."""
+    d_features: int = Field(64, gt=0)
+    """Discriminator width: channels of its first conv (twice this in the second)."""
+
+
+class TrainConfig(Section):
+    epochs: int = Field(5, gt=0)
+    batch_size: int = Field(128, gt=0)
+    lr: float = Field(2e-4, gt=0)
+    beta1: float = Field(0.5, ge=0, lt=1)
+    beta2: float = Field(0.999, ge=0, lt=1)
+    max_steps: int | None = Field(None, gt=0)
+    """Stop after this many optimiser steps in total (smoke runs); None trains all epochs."""
+    train_subset: int | None = Field(None, gt=0)
+    """Train on the first N training images only (smoke runs)."""
+    log_every: int = Field(50, gt=0)
+    """Steps between logged loss points."""
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    num_threads: int = Field(2, gt=0)
+
+
+class EvaluatorConfig(Section):
+    epochs: int = Field(2, gt=0)
+    batch_size: int = Field(256, gt=0)
+    lr: float = Field(1e-3, gt=0)
+    train_subset: int | None = Field(None, gt=0)
+
+
+class C2STConfig(Section):
+    num_samples: int = Field(2000, ge=20)
+    """Real and generated images each; 80 % train the detector, 20 % test it."""
+    epochs: int = Field(3, gt=0)
+
+
+class EvaluationConfig(Section):
+    features: Literal["evaluator"] = "evaluator"
+    num_samples: int = Field(5000, ge=10)
+    """N generated samples and N real reference images; FID is biased by N, so N is logged beside it."""
+    bootstrap: int = Field(200, ge=10)
+    kid_subset_size: int = Field(1000, ge=2)
+    kid_subsets: int = Field(50, gt=0)
+    evaluator: EvaluatorConfig = EvaluatorConfig()
+    c2st: C2STConfig = C2STConfig()
+
+
+class ExportConfig(Section):
+    parity_atol: float = Field(1e-4, gt=0)
+    parity_batch: int = Field(16, gt=0)
+
+
+class Bound(Section):
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _one_side(self) -> Bound:
+        if self.min is None and self.max is None:
+            raise ValueError("give a min, a max or both")
+        return self
+
+
+class Improvement(Section):
+    metric: str = "fid"
+    mode: Literal["min", "max"] = "min"
+    min_delta: float = Field(0.0, ge=0)
+    """How much better than the champion the challenger must be."""
+    significant: bool = True
+    """Also require the confidence intervals not to overlap in the challenger's favour."""
+
+
+class PromotionConfig(Section):
+    thresholds: dict[str, Bound] = {
+        "fid": Bound(max=100.0),
+        "kid": Bound(max=0.1),
+        "c2st_auc": Bound(max=0.9999),
+        "onnx_parity": Bound(max=1e-4),
+    }
+    improvement: Improvement = Improvement()
+
+
+class PipelineConfig(Section):
+    name: str = "dcgan-fashion"
+    family: Literal["dcgan"] = "dcgan"
+    dataset: Literal["fashion-mnist"] = "fashion-mnist"
+    seed: int = 0
+    data: DataConfig = DataConfig()
+    model: DCGANConfig = DCGANConfig()
+    train: TrainConfig = TrainConfig()
+    evaluation: EvaluationConfig = EvaluationConfig()
+    export: ExportConfig = ExportConfig()
+    promotion: PromotionConfig = PromotionConfig()
+
+    @property
+    def model_name(self) -> str:
+        """Registered model name: <family>-<dataset>."""
+        return f"{self.family}-{self.dataset}"
+
+    def section_hash(self, *sections: str) -> str:
+        """Short sha256 of the named sections; the settings that cannot change results are left out."""
+        payload = self.model_dump(mode="json", exclude={"train": {"device", "num_threads", "log_every"}})
+        chosen = {s: payload[s] for s in sorted(sections)}
+        return hashlib.sha256(json.dumps(chosen, sort_keys=True).encode()).hexdigest()[:16]
+
+    @property
+    def config_hash(self) -> str:
+        return self.section_hash(*type(self).model_fields)
+
+
+def _describe(error: dict) -> str:
+    where = ".".join(str(p) for p in error["loc"]) or "(top level)"
+    if error["type"] == "extra_forbidden":
+        return f"{where}: unknown field — check its spelling or remove it"
+    given = error.get("input")
+    shown = "" if isinstance(given, dict) else f" (got {given!r})"
+    return f"{where}: {error['msg']}{shown}"
+
+
+def parse_config(raw: dict, source: str = "<config>") -> PipelineConfig:
+    try:
+        return PipelineConfig.model_validate(raw)
+    except ValidationError as exc:
+        lines = "\n".join(f"  - {_describe(e)}" for e in exc.errors())
+        raise ConfigError(f"{source} is not a valid GenForge config:\n{lines}\nFix these fields in {source}.") from None
+
+
+def load_config(path: str | Path, overrides: dict | None = None) -> PipelineConfig:
+    """Read a YAML config; `overrides` is a nested dict merged on top (tests, CLI)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist; pass one of configs/*.yaml")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path} must hold a mapping of sections (name, data, model, train, …)")
+    return parse_config(merge(raw, overrides or {}), str(path))
+
+
+def merge(base: dict, extra: dict) -> dict:
+    out = dict(base)
+    for key, value in extra.items():
+        out[key] = merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out

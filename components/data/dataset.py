@@ -1,0 +1,51 @@
+"""The data step: raw source → deterministic shards under data/<dataset>/ → DVC-versioned DataRef."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from components.config import DataConfig
+from components.data import fashion_mnist, shards, versioning
+from components.refs import DataRef
+
+log = logging.getLogger(__name__)
+
+
+def build_fashion_mnist(root: Path, cfg: DataConfig) -> Path:
+    """Locate + verify the IDX files, then (only if all four are good) write the shards."""
+    folder = fashion_mnist.locate(cfg.source_dir, root / ".genforge" / "raw" / "fashion-mnist")
+    data = fashion_mnist.load(folder, verify_checksums=cfg.verify_checksums)
+    meta = {
+        "dataset": "fashion-mnist",
+        "licence": fashion_mnist.LICENCE,
+        "source": fashion_mnist.SOURCE_PACKAGE if folder == fashion_mnist.DEBIAN_DIR else "IDX files",
+        "idx_sha256": data.checksums,
+        "image_shape": [28, 28],
+        "dtype": "uint8",
+        "classes": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                    "Ankle boot"],
+    }
+    splits = {"train": (data.train_images, data.train_labels), "test": (data.test_images, data.test_labels)}
+    return shards.write_dataset(root / "data" / "fashion-mnist", splits, cfg.shard_size, meta)
+
+
+def prepare(root: Path, cfg: DataConfig, rebuild: bool = False) -> DataRef:
+    """Make data/ match the source and data.dvc: reuse it when DVC says it is current, else build + add + push."""
+    dataset_dir = root / "data" / "fashion-mnist"
+    if rebuild or not dataset_dir.is_dir() or not versioning.is_current(root):
+        log.info("materialising Fashion-MNIST into %s", dataset_dir)
+        build_fashion_mnist(root, cfg)
+        pinned_before = versioning.pinned_md5(root)
+        dvc_md5 = versioning.add_and_push(root)
+        if pinned_before and pinned_before != dvc_md5:
+            log.warning("data version changed: data.dvc now pins %s (was %s); commit data.dvc", dvc_md5, pinned_before)
+    return current_ref(root)
+
+
+def current_ref(root: Path) -> DataRef:
+    dataset_dir = root / "data" / "fashion-mnist"
+    dvc_md5 = versioning.pinned_md5(root)
+    if dvc_md5 is None or not dataset_dir.is_dir():
+        raise shards.DataMissingError(f"no versioned data in {root}: run `genforge data build`")
+    return DataRef(str(dataset_dir), dvc_md5, shards.dataset_md5(dataset_dir), versioning.git_rev(root))

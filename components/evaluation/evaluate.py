@@ -1,0 +1,107 @@
+"""The evaluate step for image generators: FID/KID with intervals and the real floor, plus the real/fake C2ST."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from components.config import PipelineConfig
+from components.data.shards import load_split
+from components.evaluation import frechet
+from components.evaluation.c2st import C2STResult, c2st
+from components.evaluation.features import Evaluator, load_or_train
+from components.images import grid, to_uint8
+from components.training.classifier import predict
+from components.training.gan_trainer import to_tensor
+
+EVAL_LATENT_SEED = 20_240  # fixed latents: every version of a model is scored on the same z
+
+
+@dataclass
+class Evaluation:
+    metrics: dict[str, float]
+    ci: dict[str, tuple[float, float]]
+    c2st: C2STResult
+    sample_grid: np.ndarray  # uint8 grid of the first 64 evaluation samples
+    extras: dict = field(default_factory=dict)
+
+
+@torch.no_grad()
+def sample(generator: torch.nn.Module, n: int, seed: int = EVAL_LATENT_SEED) -> torch.Tensor:
+    """n images (N, C, H, W) in [-1, 1] from the fixed evaluation latents, on the CPU."""
+    generator.cpu().eval()
+    (z,) = generator.example_inputs(n, seed=seed)
+    return torch.from_numpy(predict(generator, z, batch_size=500)).float()
+
+
+def cached_features(cache_dir: Path, evaluator: Evaluator, name: str, images: np.ndarray) -> np.ndarray:
+    """Features of a fixed real split, cached per (evaluator, split, content) so every version reuses them."""
+    digest = hashlib.md5(images.tobytes()).hexdigest()[:12]
+    path = Path(cache_dir) / f"features-{evaluator.path.stem}-{name}-{digest}.npy"
+    if path.is_file():
+        return np.load(path)
+    feats = evaluator.features(to_tensor(images))
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as out:
+        np.save(out, feats)
+    os.replace(tmp, path)
+    return feats
+
+
+def evaluate_generator(
+    generator: torch.nn.Module, dataset_dir: Path, dataset_md5: str, cfg: PipelineConfig, cache_dir: Path
+) -> Evaluation:
+    ev = cfg.evaluation
+    train = load_split(dataset_dir, "train")
+    test = load_split(dataset_dir, "test")
+    evaluator = load_or_train(cache_dir, dataset_md5, ev.evaluator, cfg.seed, train, test)
+
+    n = min(ev.num_samples, len(test[0]))
+    # The reference split is fixed per data version: the first n test images; the floor uses n fixed train images.
+    real_ref = test[0][:n]
+    floor_idx = np.random.default_rng(0).choice(len(train[0]), n, replace=False)
+    f_ref = cached_features(cache_dir, evaluator, "test", real_ref)
+    f_floor = cached_features(cache_dir, evaluator, "train", train[0][floor_idx])
+
+    fake = sample(generator, n)
+    f_fake = evaluator.features(fake)
+
+    fid = frechet.fid(f_ref, f_fake)
+    fid_ci = frechet.bootstrap_fid(f_ref, f_fake, rounds=ev.bootstrap, seed=cfg.seed)
+    kid, kid_std = frechet.kid(f_ref, f_fake, ev.kid_subset_size, ev.kid_subsets, seed=cfg.seed)
+    kid_ci = frechet.kid_interval(kid, kid_std, n, ev.kid_subset_size)
+    floor_fid = frechet.fid(f_ref, f_floor)
+    floor_kid, _ = frechet.kid(f_ref, f_floor, ev.kid_subset_size, ev.kid_subsets, seed=cfg.seed)
+
+    m = min(ev.c2st.num_samples, n)
+    detection = c2st(to_tensor(real_ref[:m]), fake[:m], epochs=ev.c2st.epochs, seed=cfg.seed)
+
+    metrics = {
+        "fid": fid,
+        "fid_ci_low": fid_ci[0],
+        "fid_ci_high": fid_ci[1],
+        "kid": kid,
+        "kid_std": kid_std,
+        "kid_ci_low": kid_ci[0],
+        "kid_ci_high": kid_ci[1],
+        "fid_real_floor": floor_fid,
+        "kid_real_floor": floor_kid,
+        "c2st_auc": detection.auc,
+        "c2st_accuracy": detection.accuracy,
+        "c2st_p_value": detection.p_value,
+        "eval_num_samples": float(n),
+        "c2st_num_test": float(detection.n_test),
+        "evaluator_test_accuracy": evaluator.test_accuracy,
+    }
+    return Evaluation(
+        metrics,
+        {"fid": fid_ci, "kid": kid_ci},
+        detection,
+        grid(to_uint8(fake[:64].numpy())),
+        {"evaluator_cached": evaluator.cached},
+    )

@@ -1,0 +1,66 @@
+"""The evaluator feature network: trained once per data version, cached on disk, loaded everywhere else."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from components.config import EvaluatorConfig
+from components.models.evaluator import EVALUATOR_VERSION, EvaluatorCNN
+from components.training.classifier import fit_classifier, predict
+from components.training.gan_trainer import to_tensor
+
+
+@dataclass
+class Evaluator:
+    model: EvaluatorCNN
+    test_accuracy: float
+    path: Path
+    cached: bool
+
+    def features(self, images: torch.Tensor) -> np.ndarray:
+        """images (N, 1, 28, 28) in [-1, 1] → (N, 128) float64."""
+        return predict(self.model.features, images)
+
+    def classify(self, images: torch.Tensor) -> np.ndarray:
+        return predict(self.model, images).argmax(axis=1)
+
+
+def cache_key(dataset_md5: str, cfg: EvaluatorConfig, seed: int) -> str:
+    blob = json.dumps(
+        {"data": dataset_md5, "arch": EVALUATOR_VERSION, "cfg": cfg.model_dump(), "seed": seed}, sort_keys=True
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def load_or_train(
+    cache_dir: Path,
+    dataset_md5: str,
+    cfg: EvaluatorConfig,
+    seed: int,
+    train: tuple[np.ndarray, np.ndarray],
+    test: tuple[np.ndarray, np.ndarray],
+) -> Evaluator:
+    """Reuse the evaluator of this data version and settings; train (and cache atomically) only when there is none."""
+    path = Path(cache_dir) / f"evaluator-{cache_key(dataset_md5, cfg, seed)}.pt"
+    model = EvaluatorCNN()
+    if path.is_file():
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        model.load_state_dict(state["weights"])
+        return Evaluator(model.eval(), float(state["test_accuracy"]), path, cached=True)
+    images, labels = train
+    x, y = to_tensor(images[: cfg.train_subset]), torch.from_numpy(labels[: cfg.train_subset].astype(np.int64))
+    fit_classifier(model, x, y, cfg.epochs, cfg.batch_size, cfg.lr, seed=seed, label="evaluator")
+    evaluator = Evaluator(model, 0.0, path, cached=False)
+    evaluator.test_accuracy = float((evaluator.classify(to_tensor(test[0])) == test[1]).mean())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save({"weights": model.state_dict(), "test_accuracy": evaluator.test_accuracy}, tmp)
+    os.replace(tmp, path)  # never a half-written cache entry
+    return evaluator

@@ -1,0 +1,53 @@
+"""Export a generator's sampling graph to ONNX (dynamic batch axis) and check onnxruntime parity with torch."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+
+from components.serving import session
+
+
+def export_onnx(
+    model: torch.nn.Module,
+    path: Path,
+    example: tuple[torch.Tensor, ...],
+    input_names: tuple[str, ...],
+    output_name: str = "images",
+) -> Path:
+    """torch.onnx (dynamo exporter) → one self-contained .onnx file, checked by onnx.checker."""
+    model = model.cpu().eval()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    batch = torch.export.Dim("batch", min=1, max=4096)
+    dynamic = tuple({0: batch} for _ in example)
+    # The exporter logs one warning per torchvision op it cannot register (torchvision is not installed here).
+    logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=FutureWarning, message=".*LeafSpec.*")  # torch-internal
+        torch.onnx.export(
+            model,
+            example,
+            str(path),
+            input_names=list(input_names),
+            output_names=[output_name],
+            dynamic_shapes=dynamic,
+            external_data=False,
+            verbose=False,
+        )
+    onnx.checker.check_model(str(path))
+    return path
+
+
+@torch.no_grad()
+def parity(model: torch.nn.Module, path: Path, inputs: tuple[torch.Tensor, ...], input_names: tuple[str, ...]) -> float:
+    """Max abs difference between torch and onnxruntime on the same seeded inputs."""
+    expected = model.cpu().eval()(*inputs).numpy()
+    got = session(path).run(None, {name: x.numpy() for name, x in zip(input_names, inputs, strict=True)})[0]
+    if got.shape != expected.shape:
+        return float("inf")
+    return float(np.abs(got - expected).max())

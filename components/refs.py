@@ -1,0 +1,54 @@
+"""The small, serialisable references that steps hand each other (never tensors)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class DataRef:
+    path: str
+    """Materialised dataset folder, e.g. <root>/data/fashion-mnist."""
+    dvc_md5: str
+    """md5 of the data/ directory as pinned by data.dvc."""
+    dataset_md5: str
+    """md5 of this dataset's files alone: stays put when another dataset under data/ changes."""
+    rev: str
+    """git commit of the workspace (with '-dirty' when data.dvc is uncommitted)."""
+
+
+@dataclass(frozen=True)
+class RunRef:
+    mlflow_run_id: str
+    checkpoint_uri: str
+    config_hash: str
+    train_key: str
+    """The cache key of the training step: data md5 + config hash + code version."""
+
+
+@dataclass(frozen=True)
+class EvalReport:
+    metrics: dict[str, float]
+    ci: dict[str, tuple[float, float]]
+    artifacts: dict[str, str] = field(default_factory=dict)
+    mlflow_run_id: str = ""
+
+
+@dataclass(frozen=True)
+class ExportRef:
+    onnx_uri: str
+    """The MLflow logged-model URI (models:/m-…) holding the ONNX file."""
+    sha256: str
+    parity: float
+    """Max abs difference between onnxruntime and torch on seeded inputs."""
+    passed: bool
+    mlflow_run_id: str = ""
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: str
+    """'promote', 'keep' or 'reject'."""
+    reasons: tuple[str, ...]
+    version: str | None = None
+    already_registered: bool = False

@@ -1,0 +1,49 @@
+"""Consumer side: pull a registered ONNX model and verify it. Imports MLflow and onnxruntime, never torch."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import mlflow
+from components.checksums import sha256_file
+from components.registry.registry import Resolved, metadata, resolve
+from mlflow import MlflowClient
+
+ONNX_FILE = "model.onnx"
+
+
+class IntegrityError(RuntimeError):
+    """The pulled file is not the one the registry recorded."""
+
+
+def pull(client: MlflowClient, ref: str, out_dir: str | Path) -> tuple[Path, Resolved]:
+    """Download the ONNX model of `ref` (name@alias or name/version) into out_dir and check its sha256 tag.
+
+    Written to a temp folder first: a failed or tampered download leaves out_dir untouched.
+    """
+    resolved = resolve(client, ref)
+    out_dir = Path(out_dir)
+    staging = out_dir.with_name(out_dir.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        mlflow.artifacts.download_artifacts(
+            artifact_uri=f"models:/{resolved.name}/{resolved.number}", dst_path=str(staging)
+        )
+        onnx_path = staging / ONNX_FILE
+        expected = resolved.version.tags.get("genforge.onnx_sha256")
+        actual = sha256_file(onnx_path)
+        if expected != actual:
+            raise IntegrityError(
+                f"{ref}: {ONNX_FILE} has sha256 {actual}, but the registry recorded {expected}; "
+                "the artifact store was altered — do not use this file"
+            )
+        (staging / "genforge.json").write_text(metadata(resolved) + "\n")
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    staging.rename(out_dir)
+    return out_dir / ONNX_FILE, resolved

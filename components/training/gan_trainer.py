@@ -1,0 +1,178 @@
+"""Adversarial training for image generators: seeded, checkpointed every epoch, resumable to the same weights."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from components.config import PipelineConfig
+from components.models.dcgan import DCGANDiscriminator, DCGANGenerator, init_weights
+from components.progress import Progress
+
+GRID_SAMPLES = 64  # the fixed latents behind the per-epoch sample grid
+
+
+def pick_device(requested: str = "auto") -> torch.device:
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("train.device is 'cuda' but no CUDA device is visible; use 'auto' or 'cpu'")
+    return torch.device("cuda" if requested != "cpu" and torch.cuda.is_available() else "cpu")
+
+
+def to_tensor(images_uint8: np.ndarray) -> torch.Tensor:
+    """uint8 (N, 28, 28) → float (N, 1, 28, 28) in [-1, 1]."""
+    return torch.from_numpy(images_uint8).float().div(127.5).sub(1.0).unsqueeze(1)
+
+
+@dataclass
+class TrainResult:
+    checkpoint: Path
+    epochs_done: int
+    steps: int
+    seconds: float
+    history: list[dict] = field(default_factory=list)
+    """One row per log point: step, epoch, d_loss, g_loss, d_real, d_fake, img_per_s."""
+
+
+def save_checkpoint(path: Path, state: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)  # atomic: an interrupted save never leaves a corrupt last.pt
+
+
+def load_generator(checkpoint: str | Path, device: str | torch.device = "cpu") -> DCGANGenerator:
+    """Rebuild the generator from a checkpoint alone: the checkpoint embeds its config."""
+    state = torch.load(checkpoint, map_location=device, weights_only=False)
+    cfg = PipelineConfig.model_validate(state["config"])
+    generator = DCGANGenerator(cfg.model).to(device)
+    generator.load_state_dict(state["generator"])
+    return generator.eval()
+
+
+class GANTrainer:
+    """DCGAN training with the non-saturating loss (Goodfellow et al. 2014, as in the DCGAN paper)."""
+
+    def __init__(
+        self,
+        cfg: PipelineConfig,
+        images_uint8: np.ndarray,
+        checkpoint_dir: Path,
+        on_log: Callable[[dict], None] | None = None,
+        on_epoch: Callable[[int, np.ndarray], None] | None = None,
+    ):
+        self.cfg, self.checkpoint_dir = cfg, Path(checkpoint_dir)
+        self.on_log, self.on_epoch = on_log or (lambda row: None), on_epoch or (lambda epoch, grid: None)
+        self.device = pick_device(cfg.train.device)
+        torch.set_num_threads(cfg.train.num_threads)
+        torch.manual_seed(cfg.seed)
+        self.data = to_tensor(images_uint8[: cfg.train.train_subset]).to(self.device)
+        self.G = DCGANGenerator(cfg.model).to(self.device)
+        self.D = DCGANDiscriminator(cfg.model).to(self.device)
+        self.G.apply(init_weights)
+        self.D.apply(init_weights)
+        t = cfg.train
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=t.lr, betas=(t.beta1, t.beta2))
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=t.lr, betas=(t.beta1, t.beta2))
+        self.noise = torch.Generator(device=self.device).manual_seed(cfg.seed + 1)
+        self.fixed_z = self.G.example_inputs(GRID_SAMPLES, seed=cfg.seed)[0].to(self.device)
+        self.epoch, self.step, self.history = 0, 0, []
+
+    @property
+    def last_checkpoint(self) -> Path:
+        return self.checkpoint_dir / "last.pt"
+
+    def _state(self) -> dict:
+        return {
+            "config": self.cfg.model_dump(mode="json"),
+            "family": self.cfg.family,
+            "epoch": self.epoch,
+            "step": self.step,
+            "generator": self.G.state_dict(),
+            "discriminator": self.D.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "noise_rng": self.noise.get_state(),
+            "history": self.history,
+        }
+
+    def _restore(self, path: Path) -> None:
+        state = torch.load(path, map_location=self.device, weights_only=False)
+        if state["config"] != self.cfg.model_dump(mode="json"):
+            raise ValueError(f"{path} was written by a different config; delete it or run without --resume")
+        self.G.load_state_dict(state["generator"])
+        self.D.load_state_dict(state["discriminator"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.noise.set_state(state["noise_rng"])
+        self.epoch, self.step, self.history = state["epoch"], state["step"], state["history"]
+
+    def _sample_grid(self) -> np.ndarray:
+        self.G.eval()
+        with torch.no_grad():
+            out = self.G(self.fixed_z).cpu().numpy()
+        self.G.train()
+        return out
+
+    def fit(self, resume: bool = False) -> TrainResult:
+        t = self.cfg.train
+        self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        if resume and self.last_checkpoint.is_file():
+            self._restore(self.last_checkpoint)
+        n, bs = len(self.data), min(t.batch_size, len(self.data))
+        steps_per_epoch = n // bs
+        total = min(t.epochs * steps_per_epoch, t.max_steps or 1 << 62)
+        progress = Progress("train", total)
+        progress.done = self.step
+        bce = nn.BCEWithLogitsLoss()
+        started = time.perf_counter()
+        while self.step < total:
+            epoch = self.step // steps_per_epoch
+            # Each epoch's order depends on (seed, epoch) only, so a resumed run sees the same batches.
+            order = torch.randperm(n, generator=torch.Generator().manual_seed(self.cfg.seed * 10_007 + epoch))
+            tick, seen = time.perf_counter(), 0
+            for b in range(self.step % steps_per_epoch, steps_per_epoch):
+                if self.step >= total:
+                    break
+                real = self.data[order[b * bs : (b + 1) * bs].to(self.device)]
+                z = torch.randn(bs, self.G.latent_dim, generator=self.noise, device=self.device)
+                fake = self.G(z)
+                ones, zeros = torch.ones(bs, device=self.device), torch.zeros(bs, device=self.device)
+
+                # (1) Update D: maximise log D(x) + log(1 - D(G(z)))
+                self.opt_d.zero_grad(set_to_none=True)
+                d_real, d_fake = self.D(real), self.D(fake.detach())
+                d_loss = bce(d_real, ones) + bce(d_fake, zeros)
+                d_loss.backward()
+                self.opt_d.step()
+
+                # (2) Update G: maximise log D(G(z)) (the non-saturating form)
+                self.opt_g.zero_grad(set_to_none=True)
+                g_loss = bce(self.D(fake), ones)
+                g_loss.backward()
+                self.opt_g.step()
+
+                self.step += 1
+                seen += bs
+                stats = {"d_loss": d_loss.item(), "g_loss": g_loss.item()}
+                if self.step % t.log_every == 0 or self.step == total:
+                    row = {
+                        "step": self.step,
+                        "epoch": epoch,
+                        **stats,
+                        "d_real": torch.sigmoid(d_real).mean().item(),
+                        "d_fake": torch.sigmoid(d_fake).mean().item(),
+                        "img_per_s": seen / max(time.perf_counter() - tick, 1e-9),
+                    }
+                    self.history.append(row)
+                    self.on_log(row)
+                progress.update(1, **stats)
+            self.epoch = self.step // steps_per_epoch  # completed epochs
+            self.on_epoch(epoch + 1, self._sample_grid())
+            save_checkpoint(self.last_checkpoint, self._state())
+        return TrainResult(self.last_checkpoint, self.epoch, self.step, time.perf_counter() - started, self.history)

@@ -1,0 +1,251 @@
+"""`genforge`: the command line. Heavy imports (torch, prefect, dvc) happen inside the commands that need them;
+the consumer commands (pull, generate, models) never import torch."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from components.workspace import Workspace
+
+app = typer.Typer(
+    help="GenForge: versioned data → training → evaluation → ONNX export → gated promotion.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+data_app = typer.Typer(help="Get, materialise and version the dataset (DVC).", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+# Piped output (logs, CI, tests) gets a wide console so tables are not folded at 80 columns.
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True, soft_wrap=True)
+
+ROOT = typer.Option(None, "--root", help="Project folder (a git + DVC repo); default: $GENFORGE_ROOT or the cwd.")
+HEADLINE = ("fid", "kid", "c2st_auc", "onnx_parity", "fid_real_floor", "evaluator_test_accuracy")
+
+
+def _workspace(root: Path | None) -> Workspace:
+    ws = Workspace.at(root)
+    ws.apply_environment()
+    return ws
+
+
+def _client(ws: Workspace):
+    from components import tracking
+
+    return tracking.configure(ws)
+
+
+@app.command()
+def run(
+    config: Path = typer.Argument(Path("configs/dcgan-fashion.yaml"), help="Pipeline config YAML."),
+    resume: bool = typer.Option(False, "--resume", help="Continue training from the last checkpoint of this config."),
+    force: bool = typer.Option(False, "--force", help="Ignore cached step results and recompute them."),
+    rebuild_data: bool = typer.Option(False, "--rebuild-data", help="Materialise data/ from the source again."),
+    root: Path | None = ROOT,
+) -> None:
+    """Run the whole pipeline (data, train, evaluate, export, promote) for CONFIG."""
+    ws = _workspace(root)
+    from components.config import load_config
+
+    load_config(config if config.is_absolute() or config.exists() else ws.root / config)  # fail fast, before Prefect
+    from flows.pipeline import pipeline
+
+    summary = pipeline(str(config), str(ws.root), resume=resume, force=force, rebuild_data=rebuild_data)
+    _print_summary(summary)
+
+
+def _print_summary(s: dict) -> None:
+    table = Table(title=f"{s['model']} v{s['version']}: {s['decision']}", show_header=True)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key in HEADLINE:
+        if key in s["metrics"]:
+            table.add_row(key, f"{s['metrics'][key]:.4g}")
+    out.print(table)
+    for reason in s["reasons"]:
+        out.print(f"  • {reason}")
+    alias = "champion" if s["decision"] == "promote" else "challenger"
+    out.print(f"registered model : [bold]{s['model']}[/] version {s['version']} (alias @{alias})")
+    out.print(f"sample grid      : {s['sample_grid']}")
+    out.print(f"data version     : {s['data']['dvc_md5']} (data.dvc)")
+    out.print(f"dashboard        : genforge ui   → experiment '{s['experiment']}', run {s['pipeline_run_id']}")
+    out.print(f"pull the champion: genforge pull {s['model']}@champion -o models/{s['model']}")
+
+
+@data_app.command("fetch")
+def data_fetch(
+    source_dir: Path | None = typer.Option(None, help="Folder holding the four IDX .gz files."),
+    root: Path | None = ROOT,
+) -> None:
+    """Find (or download) and verify the raw Fashion-MNIST IDX files."""
+    from components.data import fashion_mnist
+
+    ws = _workspace(root)
+    folder = fashion_mnist.locate(str(source_dir) if source_dir else None, ws.state_dir / "raw" / "fashion-mnist")
+    data = fashion_mnist.load(folder)
+    out.print(
+        f"Fashion-MNIST OK in {folder}: {len(data.train_images)} train + {len(data.test_images)} test images, "
+        "checksums verified"
+    )
+
+
+@data_app.command("build")
+def data_build(
+    config: Path = typer.Option(Path("configs/dcgan-fashion.yaml"), help="Config with the data section."),
+    root: Path | None = ROOT,
+) -> None:
+    """Materialise data/fashion-mnist, `dvc add` it and `dvc push` it to the default remote."""
+    from components.config import load_config
+    from components.data.dataset import prepare
+
+    ws = _workspace(root)
+    ref = prepare(ws.root, load_config(ws.root / config if not config.is_absolute() else config).data, rebuild=True)
+    out.print(f"data/ versioned: md5 {ref.dvc_md5} (data.dvc), fashion-mnist files md5 {ref.dataset_md5}")
+    out.print("commit data.dvc to pin this version: git add data.dvc && git commit -m 'data: …'")
+
+
+@data_app.command("status")
+def data_status(root: Path | None = ROOT) -> None:
+    """Show the pinned data version and whether data/ on disk matches it."""
+    from components.data import versioning
+
+    ws = _workspace(root)
+    pinned = versioning.pinned_md5(ws.root)
+    if pinned is None:
+        out.print("data.dvc does not exist yet: run `genforge data build`")
+        raise typer.Exit(1)
+    current = versioning.is_current(ws.root)
+    out.print(
+        f"data.dvc pins {pinned}; data/ on disk is {'current' if current else 'MISSING or CHANGED'} "
+        f"(git {versioning.git_rev(ws.root)})"
+    )
+    if not current:
+        out.print("restore it with `genforge data build` (or `dvc pull` where the remote holds it)")
+        raise typer.Exit(1)
+
+
+@app.command()
+def models(
+    history: str | None = typer.Option(None, "--history", help="Print the alias history of this model."),
+    root: Path | None = ROOT,
+) -> None:
+    """Registered models with aliases, versions, data version and headline metrics."""
+    from components import tracking
+    from components.registry import registry
+
+    ws = _workspace(root)
+    client = _client(ws)
+    if history:
+        audit = tracking.experiment_id(client, ws, tracking.AUDIT_EXPERIMENT)
+        table = Table(title=f"alias history of {history}")
+        for col in ("when (UTC)", "alias", "from", "to", "action", "who", "why"):
+            table.add_column(col)
+        for row in registry.history(client, audit, history):
+            when = dt.datetime.fromtimestamp(row["when"] / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+            table.add_row(
+                when, row["alias"], row["from_version"] or "—", row["to_version"], row["action"], row["who"], row["why"]
+            )
+        out.print(table)
+        return
+    table = Table(title=f"registered models ({ws.tracking_uri})")
+    for col in ("name", "versions", "aliases", "data md5", *HEADLINE[:4]):
+        table.add_column(col)
+    for row in registry.summary(client):
+        aliases = ", ".join(f"@{a}=v{v}" for a, v in sorted(row["aliases"].items()))
+        metrics = [f"{row['metrics'][k]:.4g}" if k in row["metrics"] else "—" for k in HEADLINE[:4]]
+        table.add_row(row["name"], str(row["versions"]), aliases, row["data_md5"][:12], *metrics)
+    out.print(table)
+
+
+@app.command()
+def pull(
+    ref: str = typer.Argument(..., help="NAME@ALIAS or NAME/VERSION, e.g. dcgan-fashion-mnist@champion"),
+    output: Path = typer.Option(..., "-o", "--output", help="Folder to write model.onnx and genforge.json into."),
+    root: Path | None = ROOT,
+) -> None:
+    """Download a registered ONNX model and its metadata; verify its sha256 against the registry tag."""
+    from components.registry.pull import pull as pull_model
+
+    path, resolved = pull_model(_client(_workspace(root)), ref, output)
+    out.print(
+        f"{resolved.name} v{resolved.number} → {path} (sha256 verified); metadata in "
+        f"{path.parent / 'genforge.json'}"
+    )
+
+
+@app.command()
+def generate(
+    ref: str = typer.Argument(..., help="NAME@ALIAS, NAME/VERSION, or a local .onnx file"),
+    n: int = typer.Option(64, "-n", min=1, max=4096, help="How many images."),
+    output: Path = typer.Option(Path("grid.png"), "-o", "--output", help="PNG grid to write."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the latents (numpy)."),
+    root: Path | None = ROOT,
+) -> None:
+    """Sample a grid with onnxruntime only (no torch), from the registry or a pulled model."""
+    import tempfile
+
+    from components.images import save_png
+    from components.serving import generate_grid
+
+    if ref.endswith(".onnx"):
+        picture = generate_grid(ref, n, seed)
+    else:
+        from components.registry.pull import pull as pull_model
+
+        ws = _workspace(root)
+        with tempfile.TemporaryDirectory() as tmp:
+            path, _ = pull_model(_client(ws), ref, Path(tmp) / "model")
+            picture = generate_grid(path, n, seed)
+    save_png(picture, output, scale=2)
+    out.print(f"{n} samples from {ref} (seed {seed}) → {output}")
+
+
+@app.command()
+def ui(port: int = typer.Option(5000, help="Port on 127.0.0.1."), root: Path | None = ROOT) -> None:
+    """Open the MLflow UI on the embedded store (127.0.0.1 only)."""
+    ws = _workspace(root)
+    uri = ws.tracking_uri
+    out.print(f"MLflow UI on http://127.0.0.1:{port}  (store {uri}); Ctrl-C stops it")
+    raise typer.Exit(
+        subprocess.call(
+            [
+                sys.executable,
+                "-m",
+                "mlflow",
+                "ui",
+                "--backend-store-uri",
+                uri,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                "1",
+            ],
+            env=os.environ,
+        )
+    )
+
+
+def main() -> None:
+    """Console entry point: known user errors print one clear message and exit 2, no traceback."""
+    from components.config import ConfigError
+    from components.data.fashion_mnist import SourceError
+    from components.data.shards import DataMissingError
+    from components.data.versioning import VersioningError
+    from components.registry.pull import IntegrityError
+    from components.registry.registry import RegistryError
+
+    try:
+        app()
+    except (ConfigError, SourceError, DataMissingError, VersioningError, RegistryError, IntegrityError) as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(2)

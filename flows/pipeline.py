@@ -1,0 +1,261 @@
+"""The GenForge pipeline as one Prefect flow: data → train → evaluate → export → promote.
+
+Wiring only: each task opens its nested MLflow run, calls a component, and returns a small reference.
+Train, evaluate and export are cached on (data md5, the config sections they read, code version, store), so an
+unchanged re-run skips them; promote is idempotent (a version already registered for the same key is reused).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+from prefect import flow, task
+from prefect.context import TaskRunContext, get_run_context
+
+from components import tracking
+from components.config import PipelineConfig, load_config
+from components.refs import DataRef, Decision, EvalReport, ExportRef, RunRef
+from components.workspace import Workspace, code_version
+
+DEFAULT_CONFIG = "configs/dcgan-fashion.yaml"
+TRAIN_SECTIONS = ("family", "dataset", "seed", "model", "train")
+
+
+def _key(*parts: str) -> str:
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
+
+
+def train_key(cfg: PipelineConfig, data: DataRef, ws: Workspace) -> str:
+    return _key("train", data.dataset_md5, cfg.section_hash(*TRAIN_SECTIONS), code_version(), ws.tracking_uri)
+
+
+def _after_train_key(step: str, section: str):
+    """Cache key of a step that reads a trained model plus one config section (the task name is in the key)."""
+
+    def key_fn(context: TaskRunContext, params: dict) -> str:
+        return _key(step, params["run"].train_key, params["cfg"].section_hash(section), code_version())
+
+    return key_fn
+
+
+def _train_cache_key(context: TaskRunContext, params: dict) -> str:
+    return train_key(params["cfg"], params["data"], Workspace(Path(params["root"])))
+
+
+def _open(root: str) -> tuple[Workspace, object]:
+    ws = Workspace(Path(root))
+    ws.apply_environment()
+    return ws, tracking.configure(ws)
+
+
+@task(name="data", retries=2, retry_delay_seconds=[2, 5])
+def data_step(root: str, cfg: PipelineConfig, rebuild: bool = False) -> DataRef:
+    """Materialise and version the dataset (the only step with I/O that can fail transiently: download, push)."""
+    from components.data.dataset import prepare
+
+    return prepare(Path(root), cfg.data, rebuild=rebuild)
+
+
+@task(name="train", cache_key_fn=_train_cache_key, persist_result=True)
+def train_step(root: str, cfg: PipelineConfig, data: DataRef, experiment: str, parent: str, resume: bool) -> RunRef:
+    from components.data.shards import load_split
+    from components.evaluation.report import loss_curves
+    from components.images import grid, to_uint8
+    from components.training.gan_trainer import GANTrainer
+
+    ws, client = _open(root)
+    key = train_key(cfg, data, ws)
+    with tracking.run(
+        client, experiment, "train", parent, {"genforge.step": "train", "genforge.train_key": key}
+    ) as step:
+        step.log_params({"seed": cfg.seed, "model": cfg.model.model_dump(), "train": cfg.train.model_dump()})
+        step.log_dataset(data, cfg.dataset)
+        images, _ = load_split(Path(data.path), "train")
+        trainer = GANTrainer(
+            cfg,
+            images,
+            ws.state_dir / "checkpoints" / key,
+            on_log=lambda row: step.log_metrics({k: v for k, v in row.items() if k != "step"}, step=row["step"]),
+            on_epoch=lambda epoch, samples: step.log_image(grid(to_uint8(samples)), "samples", epoch),
+        )
+        result = trainer.fit(resume=resume)
+        step.log_metrics({"train_seconds": result.seconds, "epochs_done": result.epochs_done, "steps": result.steps})
+        if result.history:
+            step.log_artifact(loss_curves(result.history, result.checkpoint.parent / "loss_curves.png"))
+        step.log_artifact(result.checkpoint, "checkpoint")
+        return RunRef(step.run_id, str(result.checkpoint), cfg.config_hash, key)
+
+
+@task(name="evaluate", cache_key_fn=_after_train_key("evaluate", "evaluation"), persist_result=True)
+def evaluate_step(
+    root: str, cfg: PipelineConfig, data: DataRef, run: RunRef, experiment: str, parent: str
+) -> EvalReport:
+    from components.evaluation.evaluate import evaluate_generator
+    from components.evaluation.report import roc
+    from components.images import save_png
+    from components.training.gan_trainer import load_generator
+
+    ws, client = _open(root)
+    out = ws.state_dir / "evaluations" / _key(run.train_key, cfg.section_hash("evaluation"))
+    out.mkdir(parents=True, exist_ok=True)
+    with tracking.run(client, experiment, "evaluate", parent, {"genforge.step": "evaluate"}) as step:
+        step.log_params({"evaluation": cfg.evaluation.model_dump()})
+        result = evaluate_generator(
+            load_generator(run.checkpoint_uri), Path(data.path), data.dataset_md5, cfg, ws.state_dir / "cache"
+        )
+        step.log_metrics(result.metrics)
+        artifacts = {
+            "samples": str(save_png(result.sample_grid, out / "samples.png", scale=2)),
+            "roc": str(roc(result.c2st.fpr, result.c2st.tpr, result.c2st.auc, out / "roc.png")),
+        }
+        for path in artifacts.values():
+            step.log_artifact(path)
+        return EvalReport(result.metrics, result.ci, artifacts, step.run_id)
+
+
+@task(name="export", cache_key_fn=_after_train_key("export", "export"), persist_result=True)
+def export_step(root: str, cfg: PipelineConfig, run: RunRef, experiment: str, parent: str) -> ExportRef:
+    import onnx
+
+    import mlflow
+    from components.checksums import sha256_file
+    from components.export.onnx_export import export_onnx, parity
+    from components.tracking import log_onnx_model
+    from components.training.gan_trainer import load_generator
+
+    ws, client = _open(root)
+    generator = load_generator(run.checkpoint_uri)
+    with (
+        tracking.run(client, experiment, "export", parent, {"genforge.step": "export"}) as step,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        path = export_onnx(generator, Path(tmp) / "model.onnx", generator.example_inputs(2), generator.input_names)
+        diff = parity(
+            generator, path, generator.example_inputs(cfg.export.parity_batch, seed=123), generator.input_names
+        )
+        passed = diff <= cfg.export.parity_atol
+        step.log_metrics({"onnx_parity": diff, "onnx_parity_passed": float(passed)})
+        with step.activate():
+            info = log_onnx_model(onnx.load(str(path)), generator.latent_dim)
+        local = mlflow.artifacts.download_artifacts(artifact_uri=info.model_uri, dst_path=str(Path(tmp) / "logged"))
+        sha = sha256_file(Path(local) / "model.onnx")
+        step.set_tags({"genforge.onnx_sha256": sha, "genforge.model_uri": info.model_uri})
+        return ExportRef(info.model_uri, sha, diff, passed, step.run_id)
+
+
+@task(name="promote")
+def promote_step(
+    root: str,
+    cfg: PipelineConfig,
+    data: DataRef,
+    run: RunRef,
+    report: EvalReport,
+    export: ExportRef,
+    experiment: str,
+    parent: str,
+    flow_run_id: str,
+) -> Decision:
+    from components.evaluation.report import markdown
+    from components.registry import policy, registry
+
+    ws, client = _open(root)
+    name = cfg.model_name
+    run_key = _key("promote", run.train_key, cfg.section_hash("evaluation"), cfg.section_hash("export"))
+    with tracking.run(client, experiment, "promote", parent, {"genforge.step": "promote"}) as step:
+        existing = registry.find_version(client, name, run_key)
+        if existing is not None:
+            reason = (
+                f"v{existing.version} was already registered for this data, config and code: nothing new to register"
+            )
+            step.set_tags({"genforge.decision": "unchanged", "genforge.version": str(existing.version)})
+            return Decision(existing.tags.get("genforge.decision", "keep"), (reason,), str(existing.version), True)
+
+        champion = registry.champion(client, name)
+        metrics = {**report.metrics, "onnx_parity": export.parity}
+        decision = policy.decide(metrics, champion.metrics if champion else None, cfg.promotion)
+        if not export.passed and decision.action != "reject":
+            decision = Decision("reject", (f"ONNX parity {export.parity:.3g} exceeds {cfg.export.parity_atol:g}",))
+        tags = {
+            "genforge.run_key": run_key,
+            "genforge.data_md5": data.dvc_md5,
+            "genforge.dataset_md5": data.dataset_md5,
+            "genforge.git_commit": data.rev,
+            "genforge.config_hash": run.config_hash,
+            "genforge.code_version": code_version(),
+            "genforge.onnx_sha256": export.sha256,
+            "genforge.decision": decision.action,
+            "genforge.train_run_id": run.mlflow_run_id,
+            "genforge.eval_run_id": report.mlflow_run_id,
+            "genforge.pipeline_run_id": parent,
+            "prefect.flow_run_id": flow_run_id,
+        }
+        version = str(registry.register(client, name, export.onnx_uri, export.mlflow_run_id, tags, metrics).version)
+        audit = tracking.experiment_id(client, ws, tracking.AUDIT_EXPERIMENT)
+        moves = registry.apply_decision(client, audit, name, version, decision)
+        step.set_tags({"genforge.decision": decision.action, "genforge.version": version})
+        step.log_text("\n".join(decision.reasons + tuple(moves)) + "\n", "decision.txt")
+        step.log_text(
+            markdown(
+                name,
+                version,
+                metrics,
+                champion.metrics if champion else None,
+                decision.action,
+                list(decision.reasons),
+            ),
+            "report.md",
+        )
+        return Decision(decision.action, decision.reasons, version)
+
+
+@flow(name="genforge-pipeline")
+def pipeline(
+    config: str = DEFAULT_CONFIG,
+    root: str | None = None,
+    resume: bool = False,
+    force: bool = False,
+    rebuild_data: bool = False,
+) -> dict:
+    """Run the five steps for one config; returns a summary (model, version, decision, metrics, where to look)."""
+    ws = Workspace.at(root)
+    ws.apply_environment()
+    config_path = Path(config) if Path(config).is_absolute() or Path(config).exists() else ws.root / config
+    cfg = load_config(config_path)
+    client = tracking.configure(ws)
+    experiment = tracking.experiment_id(client, ws, cfg.name)
+    flow_run_id = str(get_run_context().flow_run.id)
+    refresh = {"refresh_cache": True} if force else {}
+    tags = {
+        "genforge.config": str(config_path),
+        "genforge.config_hash": cfg.config_hash,
+        "prefect.flow_run_id": flow_run_id,
+        "genforge.code_version": code_version(),
+    }
+    with tracking.run(client, experiment, f"{cfg.name}-pipeline", tags=tags) as parent:
+        parent.log_params(cfg.model_dump(mode="json"))
+        root_s = str(ws.root)
+        data = data_step(root_s, cfg, rebuild=rebuild_data)
+        parent.log_dataset(data, cfg.dataset)
+        parent.set_tags({"genforge.data_md5": data.dvc_md5, "genforge.git_commit": data.rev})
+        run = train_step.with_options(**refresh)(root_s, cfg, data, experiment, parent.run_id, resume)
+        report = evaluate_step.with_options(**refresh)(root_s, cfg, data, run, experiment, parent.run_id)
+        export = export_step.with_options(**refresh)(root_s, cfg, run, experiment, parent.run_id)
+        decision = promote_step(root_s, cfg, data, run, report, export, experiment, parent.run_id, flow_run_id)
+        parent.log_metrics({**report.metrics, "onnx_parity": export.parity})
+        parent.set_tags({"genforge.decision": decision.action, "genforge.version": decision.version or ""})
+    return {
+        "model": cfg.model_name,
+        "version": decision.version,
+        "decision": decision.action,
+        "reasons": list(decision.reasons),
+        "already_registered": decision.already_registered,
+        "metrics": report.metrics | {"onnx_parity": export.parity},
+        "sample_grid": report.artifacts.get("samples"),
+        "pipeline_run_id": parent.run_id,
+        "experiment": cfg.name,
+        "tracking_uri": ws.tracking_uri,
+        "data": asdict(data),
+    }

@@ -1,0 +1,50 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from components.config import DataConfig
+from components.data import versioning
+from components.data.dataset import prepare
+from components.data.fashion_mnist import DEBIAN_DIR
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_prepare_versions_with_dvc_and_is_idempotent(workspace, digits_source, tmp_path):
+    cfg = DataConfig(source_dir=str(digits_source), verify_checksums=False, shard_size=500)
+    ref = prepare(workspace, cfg)
+    assert ref.dvc_md5 == versioning.pinned_md5(workspace) and ref.dvc_md5.endswith(".dir")
+    assert versioning.is_current(workspace)
+    assert any((tmp_path / "dvc-remote").rglob("*")), "dvc push wrote nothing to the remote"
+    mtime = (workspace / "data.dvc").stat().st_mtime_ns
+    again = prepare(workspace, cfg)
+    assert again == ref and (workspace / "data.dvc").stat().st_mtime_ns == mtime
+    # A changed file on disk is noticed by DVC and rebuilt back to the pinned version.
+    next((workspace / "data" / "fashion-mnist").glob("test-images-*.npy")).write_bytes(b"garbage")
+    assert not versioning.is_current(workspace)
+    assert prepare(workspace, cfg).dvc_md5 == ref.dvc_md5
+
+
+def test_not_a_dvc_repo_is_a_clear_error(tmp_path):
+    (tmp_path / "data.dvc").write_text("outs:\n- md5: abc.dir\n  path: data\n")
+    (tmp_path / "data").mkdir()
+    with pytest.raises(versioning.VersioningError, match="dvc init"):
+        versioning.is_current(tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not DEBIAN_DIR.is_dir(), reason="Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)")
+def test_rebuilding_from_source_reproduces_the_pinned_data_version(tmp_path):
+    """data.dvc on main pins the md5 that a fresh build from the Debian source gives."""
+    pinned = versioning.pinned_md5(REPO)
+    root = tmp_path / "clone"
+    root.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    subprocess.run([sys.executable, "-m", "dvc", "init", "-q"], cwd=root, check=True)
+    from components.data.dataset import build_fashion_mnist
+
+    build_fashion_mnist(root, DataConfig())
+    subprocess.run([sys.executable, "-m", "dvc", "add", "-q", "data"], cwd=root, check=True)
+    assert versioning.pinned_md5(root) == pinned
