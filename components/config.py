@@ -61,9 +61,9 @@ class EvaluatorConfig(Section):
 
 
 class C2STConfig(Section):
-    num_samples: int = Field(2000, ge=20)
+    num_samples: int = Field(5000, ge=20)
     """Real and generated images each; 80 % train the detector, 20 % test it."""
-    epochs: int = Field(3, gt=0)
+    epochs: int = Field(10, gt=0)
 
 
 class EvaluationConfig(Section):

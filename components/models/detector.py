@@ -7,7 +7,7 @@ from torch import nn
 
 
 class DetectorCNN(nn.Module):
-    def __init__(self, channels: int = 1, width: int = 16):
+    def __init__(self, channels: int = 1, width: int = 32):
         super().__init__()
         self.net = nn.Sequential(
             nn.Conv2d(channels, width, 3, 2, 1),
