@@ -68,11 +68,11 @@ class C2STConfig(Section):
 
 class EvaluationConfig(Section):
     features: Literal["evaluator"] = "evaluator"
-    num_samples: int = Field(5000, ge=10)
-    """N generated samples and N real reference images; FID is biased by N, so N is logged beside it."""
+    num_samples: int = Field(5000, ge=10, le=10_000)
+    """N generated samples and N real test images (at most the 10k test split); FID is biased by N: compare at
+    equal N, which is logged beside it."""
     bootstrap: int = Field(200, ge=10)
-    kid_subset_size: int = Field(1000, ge=2)
-    kid_subsets: int = Field(50, gt=0)
+    """Resampling rounds of the FID and KID confidence intervals."""
     evaluator: EvaluatorConfig = EvaluatorConfig()
     c2st: C2STConfig = C2STConfig()
 

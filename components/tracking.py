@@ -37,8 +37,10 @@ def experiment_id(client: MlflowClient, ws: Workspace, name: str) -> str:
     if found is not None:
         return found.experiment_id
     location = (ws.artifact_root / name).as_uri() if ws.tracking_uri.startswith("sqlite:") else None
+    # The MLflow 3 UI opens experiments in its GenAI (traces) view unless told they hold model training runs.
+    tags = {"mlflow.experimentKind": "custom_model_development"}
     try:
-        return client.create_experiment(name, artifact_location=location)
+        return client.create_experiment(name, artifact_location=location, tags=tags)
     except mlflow.exceptions.MlflowException:  # created meanwhile by a concurrent process
         return client.get_experiment_by_name(name).experiment_id
 

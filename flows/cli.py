@@ -63,7 +63,10 @@ def run(
 
 
 def _print_summary(s: dict) -> None:
-    table = Table(title=f"{s['model']} v{s['version']}: {s['decision']}", show_header=True)
+    state = (
+        f"unchanged (already registered; its decision: {s['decision']})" if s["already_registered"] else s["decision"]
+    )
+    table = Table(title=f"{s['model']} v{s['version']}: {state}", show_header=True)
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key in HEADLINE:
@@ -72,8 +75,7 @@ def _print_summary(s: dict) -> None:
     out.print(table)
     for reason in s["reasons"]:
         out.print(f"  • {reason}")
-    alias = "champion" if s["decision"] == "promote" else "challenger"
-    out.print(f"registered model : [bold]{s['model']}[/] version {s['version']} (alias @{alias})")
+    out.print(f"registered model : [bold]{s['model']}[/] version {s['version']} (aliases: {s['aliases'] or 'none'})")
     out.print(f"sample grid      : {s['sample_grid']}")
     out.print(f"data version     : {s['data']['dvc_md5']} (data.dvc)")
     out.print(f"dashboard        : genforge ui   → experiment '{s['experiment']}', run {s['pipeline_run_id']}")
@@ -176,8 +178,7 @@ def pull(
 
     path, resolved = pull_model(_client(_workspace(root)), ref, output)
     out.print(
-        f"{resolved.name} v{resolved.number} → {path} (sha256 verified); metadata in "
-        f"{path.parent / 'genforge.json'}"
+        f"{resolved.name} v{resolved.number} → {path} (sha256 verified); metadata in {path.parent / 'genforge.json'}"
     )
 
 

@@ -51,7 +51,23 @@ def _open(root: str) -> tuple[Workspace, object]:
     return ws, tracking.configure(ws)
 
 
-@task(name="data", retries=2, retry_delay_seconds=[2, 5])
+def _transient_io_error(task, task_run, state) -> bool:
+    """Retry downloads and DVC pushes that failed on I/O; a bad source file fails at once with its message."""
+    from components.data.fashion_mnist import SourceError
+    from components.data.shards import DataMissingError
+
+    try:
+        state.result()
+    except (SourceError, DataMissingError):
+        return False
+    except OSError:
+        return True
+    except Exception:  # any other error is a bug or bad input: retrying cannot help
+        return False
+    return False
+
+
+@task(name="data", retries=2, retry_delay_seconds=[2, 5], retry_condition_fn=_transient_io_error)
 def data_step(root: str, cfg: PipelineConfig, rebuild: bool = False) -> DataRef:
     """Materialise and version the dataset (the only step with I/O that can fail transiently: download, push)."""
     from components.data.dataset import prepare
@@ -246,8 +262,12 @@ def pipeline(
         decision = promote_step(root_s, cfg, data, run, report, export, experiment, parent.run_id, flow_run_id)
         parent.log_metrics({**report.metrics, "onnx_parity": export.parity})
         parent.set_tags({"genforge.decision": decision.action, "genforge.version": decision.version or ""})
+    from components.registry import registry
+
+    aliases = registry.aliases_of(client, cfg.model_name, decision.version) if decision.version else []
     return {
         "model": cfg.model_name,
+        "aliases": ", ".join(f"@{a}" for a in aliases),
         "version": decision.version,
         "decision": decision.action,
         "reasons": list(decision.reasons),

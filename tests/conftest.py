@@ -33,8 +33,6 @@ TINY = {  # a pipeline that runs in seconds on the digits source
     "evaluation": {
         "num_samples": 200,
         "bootstrap": 20,
-        "kid_subset_size": 100,
-        "kid_subsets": 10,
         "evaluator": {"epochs": 1},
         "c2st": {"num_samples": 100, "epochs": 1},
     },

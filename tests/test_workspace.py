@@ -1,5 +1,4 @@
 import mlflow
-
 from components import tracking
 from components.workspace import Workspace
 

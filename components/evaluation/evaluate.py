@@ -73,10 +73,10 @@ def evaluate_generator(
 
     fid = frechet.fid(f_ref, f_fake)
     fid_ci = frechet.bootstrap_fid(f_ref, f_fake, rounds=ev.bootstrap, seed=cfg.seed)
-    kid, kid_std = frechet.kid(f_ref, f_fake, ev.kid_subset_size, ev.kid_subsets, seed=cfg.seed)
-    kid_ci = frechet.kid_interval(kid, kid_std, n, ev.kid_subset_size)
+    kid = frechet.kid(f_ref, f_fake)
+    kid_ci = frechet.bootstrap_kid(f_ref, f_fake, rounds=ev.bootstrap, seed=cfg.seed)
     floor_fid = frechet.fid(f_ref, f_floor)
-    floor_kid, _ = frechet.kid(f_ref, f_floor, ev.kid_subset_size, ev.kid_subsets, seed=cfg.seed)
+    floor_kid = frechet.kid(f_ref, f_floor)
 
     m = min(ev.c2st.num_samples, n)
     detection = c2st(to_tensor(real_ref[:m]), fake[:m], epochs=ev.c2st.epochs, seed=cfg.seed)
@@ -86,7 +86,6 @@ def evaluate_generator(
         "fid_ci_low": fid_ci[0],
         "fid_ci_high": fid_ci[1],
         "kid": kid,
-        "kid_std": kid_std,
         "kid_ci_low": kid_ci[0],
         "kid_ci_high": kid_ci[1],
         "fid_real_floor": floor_fid,

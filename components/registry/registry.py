@@ -115,6 +115,10 @@ def apply_decision(
     return lines
 
 
+def aliases_of(client: MlflowClient, name: str, version: str) -> list[str]:
+    return sorted(client.get_model_version(name, version).aliases or [])
+
+
 def _alias_target(client: MlflowClient, name: str, alias: str) -> str | None:
     try:
         return str(client.get_model_version_by_alias(name, alias).version)
