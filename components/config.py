@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter, ValidationError, model_validator
 
 
 class ConfigError(ValueError):
@@ -113,13 +113,13 @@ class PromotionConfig(Section):
 
 
 class PipelineConfig(Section):
+    """The sections every family shares; each family adds its own `model` and `train` (and more) below."""
+
     name: str = "dcgan-fashion"
-    family: Literal["dcgan"] = "dcgan"
+    family: str
     dataset: Literal["fashion-mnist"] = "fashion-mnist"
     seed: int = 0
     data: DataConfig = DataConfig()
-    model: DCGANConfig = DCGANConfig()
-    train: TrainConfig = TrainConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
     export: ExportConfig = ExportConfig()
     promotion: PromotionConfig = PromotionConfig()
@@ -140,8 +140,69 @@ class PipelineConfig(Section):
         return self.section_hash(*type(self).model_fields)
 
 
+class DCGANPipelineConfig(PipelineConfig):
+    family: Literal["dcgan"] = "dcgan"
+    model: DCGANConfig = DCGANConfig()
+    train: TrainConfig = TrainConfig()
+
+
+class DetectorModelConfig(Section):
+    width: int = Field(32, gt=0)
+    """Channels of the first conv (twice this in the second)."""
+
+
+class AugmentConfig(Section):
+    """Probabilities of each training-time corruption (Wang et al. 2020: blur + JPEG make detectors generalise)."""
+
+    blur: float = Field(0.5, ge=0, le=1)
+    jpeg: float = Field(0.5, ge=0, le=1)
+    resize: float = Field(0.3, ge=0, le=1)
+
+
+class DetectorTrainConfig(Section):
+    epochs: int = Field(5, gt=0)
+    batch_size: int = Field(128, gt=0)
+    lr: float = Field(1e-3, gt=0)
+    samples_per_source: int = Field(3000, gt=0)
+    """Generated images drawn from each training checkpoint of the source generator."""
+    real_samples: int = Field(12000, gt=0)
+    """Real training images (the first N of the train split)."""
+    test_fraction: float = Field(0.2, gt=0, lt=1)
+    augment: AugmentConfig = AugmentConfig()
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    num_threads: int = Field(2, gt=0)
+    log_every: int = Field(50, gt=0)
+
+
+class SourcesConfig(Section):
+    model: str = "dcgan-fashion-mnist"
+    """Registered generator: its champion's per-epoch checkpoints train the detector, and the champion itself is
+    the generator the detector never sees in training (the cross-generator test)."""
+
+
+class DetectorPipelineConfig(PipelineConfig):
+    name: str = "detector-fashion"
+    family: Literal["detector"] = "detector"
+    model: DetectorModelConfig = DetectorModelConfig()
+    train: DetectorTrainConfig = DetectorTrainConfig()
+    sources: SourcesConfig = SourcesConfig()
+    promotion: PromotionConfig = PromotionConfig(
+        thresholds={"ap_in": Bound(min=0.9), "ap_cross": Bound(min=0.8), "onnx_parity": Bound(max=1e-4)},
+        improvement=Improvement(metric="ap_cross", mode="max", significant=False),
+    )
+
+
+AnyConfig = Annotated[
+    Annotated[DCGANPipelineConfig, Tag("dcgan")] | Annotated[DetectorPipelineConfig, Tag("detector")],
+    Discriminator(lambda v: v.get("family", "dcgan") if isinstance(v, dict) else getattr(v, "family", "dcgan")),
+]
+_ADAPTER = TypeAdapter(AnyConfig)
+FAMILIES = ("dcgan", "detector")
+
+
 def _describe(error: dict) -> str:
-    where = ".".join(str(p) for p in error["loc"]) or "(top level)"
+    loc = error["loc"][1:] if error["loc"] and error["loc"][0] in FAMILIES else error["loc"]  # drop the union tag
+    where = ".".join(str(p) for p in loc) or "(top level)"
     if error["type"] == "extra_forbidden":
         return f"{where}: unknown field — check its spelling or remove it"
     given = error.get("input")
@@ -150,8 +211,11 @@ def _describe(error: dict) -> str:
 
 
 def parse_config(raw: dict, source: str = "<config>") -> PipelineConfig:
+    """Validate a config of any family (chosen by its `family` field, default dcgan)."""
+    if raw.get("family", "dcgan") not in FAMILIES:
+        raise ConfigError(f"{source}: family {raw['family']!r} is unknown; choose one of {', '.join(FAMILIES)}")
     try:
-        return PipelineConfig.model_validate(raw)
+        return _ADAPTER.validate_python(raw)
     except ValidationError as exc:
         lines = "\n".join(f"  - {_describe(e)}" for e in exc.errors())
         raise ConfigError(f"{source} is not a valid GenForge config:\n{lines}\nFix these fields in {source}.") from None

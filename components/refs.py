@@ -52,3 +52,15 @@ class Decision:
     reasons: tuple[str, ...]
     version: str | None = None
     already_registered: bool = False
+
+
+@dataclass(frozen=True)
+class SourcesRef:
+    """Registered generator checkpoints a detector learns from (train) and is tested against (held_out)."""
+
+    model: str
+    version: str
+    run_id: str
+    """The MLflow training run of that version: part of the detector's cache key."""
+    train: tuple[str, ...]
+    held_out: str

@@ -37,3 +37,26 @@ def generate(onnx_path: str | Path, n: int, seed: int = 0) -> np.ndarray:
 
 def generate_grid(onnx_path: str | Path, n: int, seed: int = 0) -> np.ndarray:
     return grid(generate(onnx_path, n, seed))
+
+
+def load_images(paths: list[str | Path], size: tuple[int, int]) -> np.ndarray:
+    """PNG/JPEG files → float32 (N, 1, H, W) in [-1, 1]: grey, resized (PIL bicubic) to the model's input size."""
+    from PIL import Image
+
+    batch = []
+    for path in paths:
+        picture = Image.open(path).convert("L")
+        if picture.size != size[::-1]:
+            picture = picture.resize(size[::-1], Image.BICUBIC)
+        batch.append(np.asarray(picture, dtype=np.float32) / 127.5 - 1.0)
+    return np.stack(batch)[:, None]
+
+
+def detect(onnx_path: str | Path, paths: list[str | Path]) -> np.ndarray:
+    """Probability that each image is generated, from an exported GenForge detector."""
+    sess = session(onnx_path)
+    spec = sess.get_inputs()[0]
+    if spec.name != "image" or len(spec.shape) != 4:
+        raise ValueError(f"not a GenForge detector: its input is {spec.name} {spec.shape}, expected image (B, 1, H, W)")
+    (probabilities,) = sess.run(None, {"image": load_images(paths, tuple(spec.shape[2:]))})
+    return probabilities

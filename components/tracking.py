@@ -79,6 +79,10 @@ class StepRun:
     def log_artifact(self, path: str | Path, folder: str | None = None) -> None:
         self.client.log_artifact(self.run_id, str(path), folder)
 
+    def log_image_file(self, image: np.ndarray, name: str) -> None:
+        """A still picture (uint8 array) as <name>.png among the run's artifacts."""
+        self.client.log_image(self.run_id, image, artifact_file=f"{name}.png")
+
     def log_text(self, text: str, name: str) -> None:
         self.client.log_text(self.run_id, text, name)
 
@@ -171,8 +175,14 @@ def _flatten(tree: dict, prefix: str = "") -> dict[str, object]:
     return out
 
 
-def log_onnx_model(onnx_model, latent_dim: int, name: str = "generator"):
-    """Log an ONNX sampling graph (z → images) with an explicit signature: -1 marks the dynamic batch axis.
+def log_onnx_model(
+    onnx_model,
+    inputs: dict[str, tuple[int, ...]],
+    outputs: dict[str, tuple[int, ...]],
+    example: np.ndarray,
+    name: str = "model",
+):
+    """Log an ONNX graph with an explicit signature (-1 marks dynamic axes) and an input example.
 
     Needs an active run (StepRun.activate). Returns MLflow's ModelInfo (model_uri = models:/m-…).
     """
@@ -183,10 +193,9 @@ def log_onnx_model(onnx_model, latent_dim: int, name: str = "generator"):
     from mlflow.types import Schema, TensorSpec
 
     signature = ModelSignature(
-        inputs=Schema([TensorSpec(np.dtype(np.float32), (-1, latent_dim), "z")]),
-        outputs=Schema([TensorSpec(np.dtype(np.float32), (-1, 1, 28, 28), "images")]),
+        inputs=Schema([TensorSpec(np.dtype(np.float32), shape, key) for key, shape in inputs.items()]),
+        outputs=Schema([TensorSpec(np.dtype(np.float32), shape, key) for key, shape in outputs.items()]),
     )
-    example = np.random.default_rng(0).standard_normal((2, latent_dim)).astype(np.float32)
     return mlflow.onnx.log_model(
         onnx_model,
         name=name,

@@ -28,7 +28,18 @@ out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, soft_wrap=True)
 
 ROOT = typer.Option(None, "--root", help="Project folder (a git + DVC repo); default: $GENFORGE_ROOT or the cwd.")
-HEADLINE = ("fid", "kid", "c2st_auc", "onnx_parity", "fid_real_floor", "evaluator_test_accuracy")
+# Shown where present: generators have FID & co., the detector its average precisions.
+HEADLINE = (
+    "fid",
+    "kid",
+    "c2st_auc",
+    "ap_in",
+    "ap_cross",
+    "auc_cross",
+    "onnx_parity",
+    "fid_real_floor",
+    "evaluator_test_accuracy",
+)
 
 
 def _workspace(root: Path | None) -> Workspace:
@@ -158,12 +169,12 @@ def models(
         out.print(table)
         return
     table = Table(title=f"registered models ({ws.tracking_uri})")
-    for col in ("name", "versions", "aliases", "data md5", *HEADLINE[:4]):
+    for col in ("name", "versions", "aliases", "data md5", "champion's headline metrics"):
         table.add_column(col)
     for row in registry.summary(client):
         aliases = ", ".join(f"@{a}=v{v}" for a, v in sorted(row["aliases"].items()))
-        metrics = [f"{row['metrics'][k]:.4g}" if k in row["metrics"] else "—" for k in HEADLINE[:4]]
-        table.add_row(row["name"], str(row["versions"]), aliases, row["data_md5"][:12], *metrics)
+        metrics = "  ".join(f"{k} {row['metrics'][k]:.4g}" for k in HEADLINE[:7] if k in row["metrics"])
+        table.add_row(row["name"], str(row["versions"]), aliases, row["data_md5"][:12], metrics or "—")
     out.print(table)
 
 
@@ -207,6 +218,34 @@ def generate(
             picture = generate_grid(path, n, seed)
     save_png(picture, output, scale=2)
     out.print(f"{n} samples from {ref} (seed {seed}) → {output}")
+
+
+@app.command()
+def detect(
+    images: list[Path] = typer.Argument(..., help="Image files (PNG, JPEG); grey, resized to the model's input."),
+    model: str = typer.Option("detector-fashion-mnist@champion", "--model", help="Detector: NAME@ALIAS or .onnx"),
+    root: Path | None = ROOT,
+) -> None:
+    """Print the probability that each image is AI-generated (onnxruntime only, no torch)."""
+    import tempfile
+
+    from components.serving import detect as run_detector
+
+    missing = [str(p) for p in images if not p.is_file()]
+    if missing:
+        err.print(f"[bold red]error:[/] no such image file: {', '.join(missing)}")
+        raise typer.Exit(2)
+    if model.endswith(".onnx"):
+        probabilities = run_detector(model, images)
+    else:
+        from components.registry.pull import pull as pull_model
+
+        with tempfile.TemporaryDirectory() as tmp:
+            path, _ = pull_model(_client(_workspace(root)), model, Path(tmp) / "model")
+            probabilities = run_detector(path, images)
+    for image, p in zip(images, probabilities, strict=True):
+        verdict = "generated" if p > 0.5 else "real"
+        typer.echo(f"{image}\t{p:.4f}\t{verdict}")  # plain, tab-separated: easy to pipe into other tools
 
 
 @app.command()

@@ -15,21 +15,23 @@ from pathlib import Path
 from prefect import flow, task
 from prefect.context import TaskRunContext, get_run_context
 
-from components import tracking
+from components import families, tracking
 from components.config import PipelineConfig, load_config
-from components.refs import DataRef, Decision, EvalReport, ExportRef, RunRef
+from components.refs import DataRef, Decision, EvalReport, ExportRef, RunRef, SourcesRef
 from components.workspace import Workspace, code_version
 
 DEFAULT_CONFIG = "configs/dcgan-fashion.yaml"
-TRAIN_SECTIONS = ("family", "dataset", "seed", "model", "train")
 
 
 def _key(*parts: str) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
 
 
-def train_key(cfg: PipelineConfig, data: DataRef, ws: Workspace) -> str:
-    return _key("train", data.dataset_md5, cfg.section_hash(*TRAIN_SECTIONS), code_version(), ws.tracking_uri)
+def train_key(cfg: PipelineConfig, data: DataRef, ws: Workspace, sources: SourcesRef | None = None) -> str:
+    """Data + the config sections training reads + code + store (+ the source model's training run, if any)."""
+    sections = families.get(cfg.family).TRAIN_SECTIONS
+    source = sources.run_id if sources else ""
+    return _key("train", data.dataset_md5, cfg.section_hash(*sections), code_version(), ws.tracking_uri, source)
 
 
 def _after_train_key(step: str, section: str):
@@ -42,7 +44,7 @@ def _after_train_key(step: str, section: str):
 
 
 def _train_cache_key(context: TaskRunContext, params: dict) -> str:
-    return train_key(params["cfg"], params["data"], Workspace(Path(params["root"])))
+    return train_key(params["cfg"], params["data"], Workspace(Path(params["root"])), params["sources"])
 
 
 def _open(root: str) -> tuple[Workspace, object]:
@@ -75,33 +77,51 @@ def data_step(root: str, cfg: PipelineConfig, rebuild: bool = False) -> DataRef:
     return prepare(Path(root), cfg.data, rebuild=rebuild)
 
 
-@task(name="train", cache_key_fn=_train_cache_key, persist_result=True)
-def train_step(root: str, cfg: PipelineConfig, data: DataRef, experiment: str, parent: str, resume: bool) -> RunRef:
-    from components.data.shards import load_split
-    from components.evaluation.report import loss_curves
-    from components.images import grid, to_uint8
-    from components.training.gan_trainer import GANTrainer
+@task(name="sources", retries=2, retry_delay_seconds=[2, 5], retry_condition_fn=_transient_io_error)
+def sources_step(root: str, cfg: PipelineConfig) -> SourcesRef:
+    """For families that learn from other registered models (the detector): fetch their checkpoints."""
+    from components.registry import registry
 
     ws, client = _open(root)
-    key = train_key(cfg, data, ws)
-    with tracking.run(
-        client, experiment, "train", parent, {"genforge.step": "train", "genforge.train_key": key}
-    ) as step:
+    ref = f"{cfg.sources.model}@champion"
+    return registry.training_checkpoints(client, ref, ws.state_dir / "sources" / cfg.sources.model)
+
+
+@task(name="train", cache_key_fn=_train_cache_key, persist_result=True)
+def train_step(
+    root: str,
+    cfg: PipelineConfig,
+    data: DataRef,
+    sources: SourcesRef | None,
+    experiment: str,
+    parent: str,
+    resume: bool,
+) -> RunRef:
+    from components.evaluation.report import loss_curves
+    from components.images import grid, to_uint8
+
+    ws, client = _open(root)
+    key = train_key(cfg, data, ws, sources)
+    tags = {"genforge.step": "train", "genforge.train_key": key}
+    if sources:
+        tags |= {"genforge.source_model": sources.model, "genforge.source_version": sources.version}
+    with tracking.run(client, experiment, "train", parent, tags) as step:
         step.log_params({"seed": cfg.seed, "model": cfg.model.model_dump(), "train": cfg.train.model_dump()})
         step.log_dataset(data, cfg.dataset)
-        images, _ = load_split(Path(data.path), "train")
-        trainer = GANTrainer(
+        result = families.get(cfg.family).train(
             cfg,
-            images,
+            Path(data.path),
             ws.state_dir / "checkpoints" / key,
+            sources,
             on_log=lambda row: step.log_metrics({k: v for k, v in row.items() if k != "step"}, step=row["step"]),
             on_epoch=lambda epoch, samples: step.log_image(grid(to_uint8(samples)), "samples", epoch),
+            resume=resume,
         )
-        result = trainer.fit(resume=resume)
         step.log_metrics({"train_seconds": result.seconds, "epochs_done": result.epochs_done, "steps": result.steps})
-        if result.history:
+        if result.history and "d_loss" in result.history[0]:
             step.log_artifact(loss_curves(result.history, result.checkpoint.parent / "loss_curves.png"))
-        step.log_artifact(result.checkpoint, "checkpoint")
+        for checkpoint in sorted(result.checkpoint.parent.glob("*.pt")):
+            step.log_artifact(checkpoint, "checkpoint")
         return RunRef(step.run_id, str(result.checkpoint), cfg.config_hash, key)
 
 
@@ -109,24 +129,30 @@ def train_step(root: str, cfg: PipelineConfig, data: DataRef, experiment: str, p
 def evaluate_step(
     root: str, cfg: PipelineConfig, data: DataRef, run: RunRef, experiment: str, parent: str
 ) -> EvalReport:
-    from components.evaluation.evaluate import evaluate_generator
     from components.evaluation.report import roc
     from components.images import save_png
-    from components.training.gan_trainer import load_generator
 
     ws, client = _open(root)
+    family = families.get(cfg.family)
     out = ws.state_dir / "evaluations" / _key(run.train_key, cfg.section_hash("evaluation"))
     out.mkdir(parents=True, exist_ok=True)
     with tracking.run(client, experiment, "evaluate", parent, {"genforge.step": "evaluate"}) as step:
         step.log_params({"evaluation": cfg.evaluation.model_dump()})
-        result = evaluate_generator(
-            load_generator(run.checkpoint_uri), Path(data.path), data.dataset_md5, cfg, ws.state_dir / "cache"
+        result = family.evaluate(
+            family.load(run.checkpoint_uri),
+            run.checkpoint_uri,
+            Path(data.path),
+            data.dataset_md5,
+            cfg,
+            ws.state_dir / "cache",
         )
         step.log_metrics(result.metrics)
         artifacts = {
-            "samples": str(save_png(result.sample_grid, out / "samples.png", scale=2)),
-            "roc": str(roc(result.c2st.fpr, result.c2st.tpr, result.c2st.auc, out / "roc.png")),
+            name: str(save_png(image, out / f"{name}.png", scale=2)) for name, image in result.pictures.items()
         }
+        if result.roc is not None:
+            fpr, tpr, auc, title = result.roc
+            artifacts["roc"] = str(roc(fpr, tpr, auc, out / "roc.png", title))
         for path in artifacts.values():
             step.log_artifact(path)
         return EvalReport(result.metrics, result.ci, artifacts, step.run_id)
@@ -140,22 +166,22 @@ def export_step(root: str, cfg: PipelineConfig, run: RunRef, experiment: str, pa
     from components.checksums import sha256_file
     from components.export.onnx_export import export_onnx, parity
     from components.tracking import log_onnx_model
-    from components.training.gan_trainer import load_generator
 
     ws, client = _open(root)
-    generator = load_generator(run.checkpoint_uri)
+    model = families.get(cfg.family).load(run.checkpoint_uri)
+    names = model.input_names
     with (
         tracking.run(client, experiment, "export", parent, {"genforge.step": "export"}) as step,
         tempfile.TemporaryDirectory() as tmp,
     ):
-        path = export_onnx(generator, Path(tmp) / "model.onnx", generator.example_inputs(2), generator.input_names)
-        diff = parity(
-            generator, path, generator.example_inputs(cfg.export.parity_batch, seed=123), generator.input_names
-        )
+        path = export_onnx(model, Path(tmp) / "model.onnx", model.example_inputs(2), names, model.output_name)
+        diff = parity(model, path, model.example_inputs(cfg.export.parity_batch, seed=123), names)
         passed = diff <= cfg.export.parity_atol
         step.log_metrics({"onnx_parity": diff, "onnx_parity_passed": float(passed)})
+        inputs, outputs = model.onnx_io()
+        example = model.example_inputs(2)[0].numpy()
         with step.activate():
-            info = log_onnx_model(onnx.load(str(path)), generator.latent_dim)
+            info = log_onnx_model(onnx.load(str(path)), inputs, outputs, example, name=cfg.family)
         local = mlflow.artifacts.download_artifacts(artifact_uri=info.model_uri, dst_path=str(Path(tmp) / "logged"))
         sha = sha256_file(Path(local) / "model.onnx")
         step.set_tags({"genforge.onnx_sha256": sha, "genforge.model_uri": info.model_uri})
@@ -256,7 +282,10 @@ def pipeline(
         data = data_step(root_s, cfg, rebuild=rebuild_data)
         parent.log_dataset(data, cfg.dataset)
         parent.set_tags({"genforge.data_md5": data.dvc_md5, "genforge.git_commit": data.rev})
-        run = train_step.with_options(**refresh)(root_s, cfg, data, experiment, parent.run_id, resume)
+        sources = sources_step(root_s, cfg) if families.get(cfg.family).needs_sources else None
+        if sources:
+            parent.set_tags({"genforge.source_model": sources.model, "genforge.source_version": sources.version})
+        run = train_step.with_options(**refresh)(root_s, cfg, data, sources, experiment, parent.run_id, resume)
         report = evaluate_step.with_options(**refresh)(root_s, cfg, data, run, experiment, parent.run_id)
         export = export_step.with_options(**refresh)(root_s, cfg, run, experiment, parent.run_id)
         decision = promote_step(root_s, cfg, data, run, report, export, experiment, parent.run_id, flow_run_id)

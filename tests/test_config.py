@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from components.config import ConfigError, PipelineConfig, load_config, parse_config
+from components.config import ConfigError, DetectorPipelineConfig, load_config, parse_config
 
 CONFIGS = sorted((Path(__file__).resolve().parent.parent / "configs").glob("*.yaml"))
 
@@ -46,9 +46,19 @@ def test_missing_file_and_bad_yaml(tmp_path):
 
 
 def test_hash_ignores_device_but_not_hyperparameters():
-    base = PipelineConfig()
+    base = parse_config({})
     assert parse_config({"train": {"device": "cpu", "num_threads": 1}}).config_hash == base.config_hash
     assert parse_config({"train": {"lr": 1e-3}}).config_hash != base.config_hash
     # Changing a promotion gate must not invalidate the trained model's cache.
     gates = parse_config({"promotion": {"thresholds": {"fid": {"max": 1}}}})
     assert gates.section_hash("model", "train") == base.section_hash("model", "train")
+
+
+def test_family_selects_the_config_class_and_its_own_sections():
+    detector = parse_config({"family": "detector", "train": {"epochs": 2}})
+    assert isinstance(detector, DetectorPipelineConfig) and detector.model_name == "detector-fashion-mnist"
+    assert "ap_cross" in detector.promotion.thresholds
+    with pytest.raises(ConfigError, match=r"train\.samples_per_source: unknown field"):
+        parse_config({"train": {"samples_per_source": 3}})  # a detector field in a dcgan config
+    with pytest.raises(ConfigError, match="family 'vae' is unknown"):
+        parse_config({"family": "vae"})

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -13,22 +12,14 @@ import torch
 from components.config import PipelineConfig
 from components.data.shards import load_split
 from components.evaluation import frechet
-from components.evaluation.c2st import C2STResult, c2st
+from components.evaluation.c2st import c2st
 from components.evaluation.features import Evaluator, load_or_train
+from components.evaluation.result import Evaluation
 from components.images import grid, to_uint8
 from components.training.classifier import predict
 from components.training.gan_trainer import to_tensor
 
 EVAL_LATENT_SEED = 20_240  # fixed latents: every version of a model is scored on the same z
-
-
-@dataclass
-class Evaluation:
-    metrics: dict[str, float]
-    ci: dict[str, tuple[float, float]]
-    c2st: C2STResult
-    sample_grid: np.ndarray  # uint8 grid of the first 64 evaluation samples
-    extras: dict = field(default_factory=dict)
 
 
 @torch.no_grad()
@@ -100,7 +91,7 @@ def evaluate_generator(
     return Evaluation(
         metrics,
         {"fid": fid_ci, "kid": kid_ci},
-        detection,
-        grid(to_uint8(fake[:64].numpy())),
-        {"evaluator_cached": evaluator.cached},
+        pictures={"samples": grid(to_uint8(fake[:64].numpy()))},
+        roc=(detection.fpr, detection.tpr, detection.auc, "Real vs generated: C2ST detector, held-out ROC"),
+        extras={"evaluator_cached": evaluator.cached},
     )

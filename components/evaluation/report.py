@@ -30,13 +30,15 @@ def loss_curves(history: list[dict], path: Path) -> Path:
     return path
 
 
-def roc(fpr: np.ndarray, tpr: np.ndarray, auc: float, path: Path) -> Path:
-    fig, ax = plt.subplots(figsize=(4, 4))
+def roc(
+    fpr: np.ndarray, tpr: np.ndarray, auc: float, path: Path, title: str = "Real vs generated: held-out ROC"
+) -> Path:
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
     ax.plot(fpr, tpr, label=f"detector (AUC {auc:.3f})")
     ax.plot([0, 1], [0, 1], "--", color="grey", label="chance (0.5)")
     ax.set_xlabel("false positive rate (real called generated)")
     ax.set_ylabel("true positive rate")
-    ax.set_title("Real vs generated: held-out ROC")
+    ax.set_title(title, fontsize=9)
     ax.legend(loc="lower right")
     fig.tight_layout()
     fig.savefig(path, dpi=110)

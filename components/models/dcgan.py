@@ -14,6 +14,7 @@ from components.config import DCGANConfig
 
 class DCGANGenerator(nn.Module):
     input_names = ("z",)
+    output_name = "images"
 
     def __init__(self, cfg: DCGANConfig):
         super().__init__()
@@ -36,6 +37,10 @@ class DCGANGenerator(nn.Module):
     def example_inputs(self, batch: int, seed: int = 0) -> tuple[torch.Tensor, ...]:
         """Seeded sampling inputs: what export, parity checks and evaluation feed the generator."""
         return (torch.randn(batch, self.latent_dim, generator=torch.Generator().manual_seed(seed)),)
+
+    def onnx_io(self) -> tuple[dict[str, tuple[int, ...]], dict[str, tuple[int, ...]]]:
+        """Input and output shapes of the exported graph, -1 for the dynamic batch axis."""
+        return {"z": (-1, self.latent_dim)}, {"images": (-1, 1, 28, 28)}
 
 
 class DCGANDiscriminator(nn.Module):

@@ -22,3 +22,24 @@ class DetectorCNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
+
+
+class DetectorProbability(nn.Module):
+    """The exported detector: image (B, 1, 28, 28) in [-1, 1] → probability that it is generated (B,)."""
+
+    input_names = ("image",)
+    output_name = "p_generated"
+
+    def __init__(self, cnn: DetectorCNN):
+        super().__init__()
+        self.cnn = cnn
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        logits = self.cnn(image)
+        return torch.sigmoid(logits[:, 1] - logits[:, 0])
+
+    def example_inputs(self, batch: int, seed: int = 0) -> tuple[torch.Tensor, ...]:
+        return (torch.rand(batch, 1, 28, 28, generator=torch.Generator().manual_seed(seed)) * 2 - 1,)
+
+    def onnx_io(self) -> tuple[dict[str, tuple[int, ...]], dict[str, tuple[int, ...]]]:
+        return {"image": (-1, 1, 28, 28)}, {"p_generated": (-1,)}

@@ -6,12 +6,13 @@ import getpass
 import json
 import socket
 from dataclasses import dataclass
+from pathlib import Path
 
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
 import mlflow
-from components.refs import Decision
+from components.refs import Decision, SourcesRef
 from mlflow import MlflowClient
 
 CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous"
@@ -192,3 +193,21 @@ def metadata(resolved: Resolved) -> str:
         indent=2,
         sort_keys=True,
     )
+
+
+def training_checkpoints(client: MlflowClient, ref: str, dst: Path) -> SourcesRef:
+    """Download the per-epoch generator snapshots of `ref`'s training run: all but the last train a detector,
+    the final weights (the registered version itself) are held out."""
+    resolved = resolve(client, ref)
+    run_id = resolved.version.tags.get("genforge.train_run_id")
+    if not run_id:
+        raise RegistryError(f"{ref} has no genforge.train_run_id tag: it was not trained by a GenForge pipeline")
+    folder = Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="checkpoint", dst_path=str(dst)))
+    epochs = sorted(folder.glob("epoch_*.pt"))
+    last = folder / "last.pt"
+    if len(epochs) < 2 or not last.is_file():
+        raise RegistryError(
+            f"{ref} (v{resolved.number}) left {len(epochs)} epoch checkpoint(s); a detector needs at least 2 "
+            "(it trains on the earlier ones and is tested on the final generator): train the generator for 2+ epochs"
+        )
+    return SourcesRef(resolved.name, resolved.number, run_id, tuple(str(p) for p in epochs[:-1]), str(last))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 from torch import nn
@@ -18,6 +20,7 @@ def fit_classifier(
     lr: float,
     seed: int = 0,
     label: str = "classifier",
+    on_epoch: Callable[[dict], None] | None = None,
 ) -> nn.Module:
     """Cross-entropy + Adam over shuffled mini-batches; x (N, 1, H, W) in [-1, 1], y (N,) class indices."""
     torch.manual_seed(seed)
@@ -27,15 +30,19 @@ def fit_classifier(
     steps = (len(x) + batch_size - 1) // batch_size
     progress = Progress(label, epochs * steps)
     model.train()
-    for _ in range(epochs):
+    for epoch in range(epochs):
         order = torch.randperm(len(x), generator=order_rng)
+        losses = []
         for start in range(0, len(x), batch_size):
             idx = order[start : start + batch_size]
             opt.zero_grad(set_to_none=True)
             loss = loss_fn(model(x[idx]), y[idx])
             loss.backward()
             opt.step()
+            losses.append(loss.item())
             progress.update(1, loss=loss.item())
+        if on_epoch is not None:
+            on_epoch({"step": epoch + 1, "loss": float(np.mean(losses))})
     return model.eval()
 
 

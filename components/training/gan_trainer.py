@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from components.config import PipelineConfig
+from components.config import DCGANPipelineConfig
 from components.models.dcgan import DCGANDiscriminator, DCGANGenerator, init_weights
 from components.progress import Progress
 
@@ -49,7 +49,7 @@ def save_checkpoint(path: Path, state: dict) -> None:
 def load_generator(checkpoint: str | Path, device: str | torch.device = "cpu") -> DCGANGenerator:
     """Rebuild the generator from a checkpoint alone: the checkpoint embeds its config."""
     state = torch.load(checkpoint, map_location=device, weights_only=False)
-    cfg = PipelineConfig.model_validate(state["config"])
+    cfg = DCGANPipelineConfig.model_validate(state["config"])
     generator = DCGANGenerator(cfg.model).to(device)
     generator.load_state_dict(state["generator"])
     return generator.eval()
@@ -60,7 +60,7 @@ class GANTrainer:
 
     def __init__(
         self,
-        cfg: PipelineConfig,
+        cfg: DCGANPipelineConfig,
         images_uint8: np.ndarray,
         checkpoint_dir: Path,
         on_log: Callable[[dict], None] | None = None,
@@ -175,4 +175,13 @@ class GANTrainer:
             self.epoch = self.step // steps_per_epoch  # completed epochs
             self.on_epoch(epoch + 1, self._sample_grid())
             save_checkpoint(self.last_checkpoint, self._state())
+            if self.step % steps_per_epoch == 0:
+                # A small generator-only snapshot per epoch: checkpoints of rising quality for the detector.
+                snapshot = {
+                    "config": self.cfg.model_dump(mode="json"),
+                    "family": self.cfg.family,
+                    "epoch": self.epoch,
+                    "generator": self.G.state_dict(),
+                }
+                save_checkpoint(self.checkpoint_dir / f"epoch_{self.epoch:03d}.pt", snapshot)
         return TrainResult(self.last_checkpoint, self.epoch, self.step, time.perf_counter() - started, self.history)

@@ -57,4 +57,4 @@ def test_real_images_score_like_the_floor_and_noise_does_not(dataset):
     assert real.metrics["eval_num_samples"] == 200
     assert 0.5 < real.metrics["evaluator_test_accuracy"] <= 1
     assert real.extras["evaluator_cached"] is False and noise.extras["evaluator_cached"] is True
-    assert real.sample_grid.dtype == np.uint8
+    assert real.pictures["samples"].dtype == np.uint8 and real.roc[2] == real.metrics["c2st_auc"]

@@ -26,7 +26,7 @@ def store(tmp_path):
     g = DCGANGenerator(DCGANConfig(latent_dim=6, g_features=4)).eval()
     path = export_onnx(g, tmp_path / "g.onnx", g.example_inputs(2), g.input_names)
     with tracking.run(client, experiment, "export") as step, step.activate():
-        info = tracking.log_onnx_model(onnx.load(str(path)), 6)
+        info = tracking.log_onnx_model(onnx.load(str(path)), *g.onnx_io(), g.example_inputs(2)[0].numpy())
     sha = tracking_sha(info.model_uri, tmp_path)
     audit = tracking.experiment_id(client, ws, tracking.AUDIT_EXPERIMENT)
     return client, audit, info.model_uri, sha, step.run_id
