@@ -71,6 +71,10 @@ class EvaluationConfig(Section):
     num_samples: int = Field(5000, ge=10, le=10_000)
     """N generated samples and N real test images (at most the 10k test split); FID is biased by N: compare at
     equal N, which is logged beside it."""
+    prdc_k: int = Field(5, gt=0)
+    """Neighbours of precision/recall/density/coverage (5, as Naeem et al. recommend)."""
+    near_threshold: float = Field(2.0, ge=0)
+    """A generated image within this mean absolute grey-level difference of a training image is a near copy."""
     bootstrap: int = Field(200, ge=10)
     """Resampling rounds of the FID and KID confidence intervals."""
     evaluator: EvaluatorConfig = EvaluatorConfig()

@@ -221,6 +221,24 @@ def generate(
 
 
 @app.command()
+def report(
+    ref: str = typer.Argument(..., help="NAME@ALIAS or NAME/VERSION, e.g. dcgan-fashion-mnist@champion"),
+    output: Path = typer.Option(Path("reports"), "-o", "--output", help="Folder for report.md and its pictures."),
+    against: str | None = typer.Option(None, help="Compare with this version instead of the current champion."),
+    root: Path | None = ROOT,
+) -> None:
+    """Regenerate a version's evaluation report (metric table beside the champion's, pictures) from the registry."""
+    from components.registry import report as reports
+    from components.registry.registry import resolve
+
+    client = _client(_workspace(root))
+    folder = output / resolve(client, ref).name
+    path, text = reports.build(client, ref, folder, against)
+    typer.echo(text)  # plain: markdown's [..](..) must not be read as console markup
+    out.print(f"report → {path}")
+
+
+@app.command()
 def detect(
     images: list[Path] = typer.Argument(..., help="Image files (PNG, JPEG); grey, resized to the model's input."),
     model: str = typer.Option("detector-fashion-mnist@champion", "--model", help="Detector: NAME@ALIAS or .onnx"),

@@ -200,8 +200,10 @@ def promote_step(
     parent: str,
     flow_run_id: str,
 ) -> Decision:
-    from components.evaluation.report import markdown
+    from prefect.artifacts import create_markdown_artifact
+
     from components.registry import policy, registry
+    from components.registry import report as reports
 
     ws, client = _open(root)
     name = cfg.model_name
@@ -239,16 +241,13 @@ def promote_step(
         moves = registry.apply_decision(client, audit, name, version, decision)
         step.set_tags({"genforge.decision": decision.action, "genforge.version": version})
         step.log_text("\n".join(decision.reasons + tuple(moves)) + "\n", "decision.txt")
-        step.log_text(
-            markdown(
-                name,
-                version,
-                metrics,
-                champion.metrics if champion else None,
-                decision.action,
-                list(decision.reasons),
-            ),
-            "report.md",
+        # The report compares with the champion this version was decided against (it may be itself now).
+        against = f"{name}/{champion.number}" if champion else None
+        path, text = reports.build(client, f"{name}/{version}", Path(tempfile.mkdtemp()) / "report", against)
+        for file in sorted(path.parent.iterdir()):
+            step.log_artifact(file, "report")
+        create_markdown_artifact(
+            markdown=text, key=f"{name}-report", description=f"{name} v{version}: {decision.action}"
         )
         return Decision(decision.action, decision.reasons, version)
 

@@ -1,4 +1,5 @@
-"""The evaluate step for image generators: FID/KID with intervals and the real floor, plus the real/fake C2ST."""
+"""The evaluate step for image generators: FID/KID with intervals and the real floor, precision/recall/density/
+coverage, memorisation (authenticity and copies of training images), and the real/fake C2ST."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from components.data.shards import load_split
 from components.evaluation import frechet
 from components.evaluation.c2st import c2st
 from components.evaluation.features import Evaluator, load_or_train
+from components.evaluation.memorisation import authenticity, closest_pairs_panel, duplicates
+from components.evaluation.prdc import prdc
 from components.evaluation.result import Evaluation
 from components.images import grid, to_uint8
 from components.training.classifier import predict
@@ -72,6 +75,15 @@ def evaluate_generator(
     m = min(ev.c2st.num_samples, n)
     detection = c2st(to_tensor(real_ref[:m]), fake[:m], epochs=ev.c2st.epochs, seed=cfg.seed)
 
+    quality = prdc(f_ref, f_fake, k=ev.prdc_k)
+    floor_quality = prdc(f_ref, f_floor, k=ev.prdc_k)
+    # Memorisation: authenticity in feature space against the whole training split, copies in pixel space.
+    fake_uint8 = to_uint8(fake.numpy())[..., 0]
+    f_train = cached_features(cache_dir, evaluator, "train-all", train[0])
+    authentic = authenticity(f_train, f_fake, seed=cfg.seed)
+    copies = duplicates(train[0], fake_uint8, near_threshold=ev.near_threshold)
+    held_out = authenticity(f_train, f_ref, seed=cfg.seed)  # real test images: the baseline to read it against
+
     metrics = {
         "fid": fid,
         "fid_ci_low": fid_ci[0],
@@ -87,11 +99,20 @@ def evaluate_generator(
         "eval_num_samples": float(n),
         "c2st_num_test": float(detection.n_test),
         "evaluator_test_accuracy": evaluator.test_accuracy,
+        **quality,
+        **{f"{k}_real_floor": v for k, v in floor_quality.items()},
+        "memorised_fraction": authentic["memorised_fraction"],
+        "memorised_fraction_real_floor": held_out["memorised_fraction"],
+        "exact_copy_fraction": copies["exact_fraction"],
+        "near_copy_fraction": copies["near_fraction"],
     }
     return Evaluation(
         metrics,
         {"fid": fid_ci, "kid": kid_ci},
-        pictures={"samples": grid(to_uint8(fake[:64].numpy()))},
+        pictures={
+            "samples": grid(to_uint8(fake[:64].numpy())),
+            "memorisation": closest_pairs_panel(fake_uint8, train[0], copies["closest_pairs"], n=16),
+        },
         roc=(detection.fpr, detection.tpr, detection.auc, "Real vs generated: C2ST detector, held-out ROC"),
         extras={"evaluator_cached": evaluator.cached},
     )

@@ -10,8 +10,25 @@ matplotlib.use("Agg")  # headless: files only
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-HEADLINE = ("fid", "kid", "c2st_auc", "c2st_accuracy", "c2st_p_value", "onnx_parity", "evaluator_test_accuracy")
-FLOORS = {"fid": "fid_real_floor", "kid": "kid_real_floor", "c2st_auc": None}
+HEADLINE = (
+    "fid",
+    "kid",
+    "precision",
+    "recall",
+    "density",
+    "coverage",
+    "c2st_auc",
+    "c2st_accuracy",
+    "c2st_p_value",
+    "memorised_fraction",
+    "exact_copy_fraction",
+    "near_copy_fraction",
+    "ap_in",
+    "ap_cross",
+    "auc_cross",
+    "onnx_parity",
+    "evaluator_test_accuracy",
+)
 
 
 def loss_curves(history: list[dict], path: Path) -> Path:
@@ -50,32 +67,41 @@ def _fmt(value: float | None) -> str:
     return "—" if value is None else f"{value:.4g}"
 
 
+# Metrics that are bookkeeping or the other half of a pair, not rows of their own in the table.
+_NOT_ROWS = ("_ci_low", "_ci_high", "_real_floor", "eval_num_samples", "c2st_num_test", "n_test_in", "n_test_cross")
+
+
 def markdown(
     model: str,
     version: str,
     metrics: dict[str, float],
     champion: dict[str, float] | None,
+    champion_version: str | None,
     decision: str,
     reasons: list[str],
+    pictures: list[str],
 ) -> str:
+    """The report page: decision and reasons, the metric table beside the champion's, then the pictures."""
     n = int(metrics.get("eval_num_samples", 0))
-    lines = (
-        [f"# {model} v{version}", "", f"**Decision: {decision}**", ""]
-        + [f"- {r}" for r in reasons]
-        + [
-            "",
-            f"Evaluator features, N = {n} generated vs {n} real test images.",
-            "",
-            "| metric | challenger | 95 % CI | real floor | champion |",
-            "| --- | --- | --- | --- | --- |",
-        ]
+    rows = [k for k in HEADLINE if k in metrics] + sorted(
+        k for k in metrics if k not in HEADLINE and not k.endswith(_NOT_ROWS) and k not in _NOT_ROWS
     )
-    for key in HEADLINE:
-        if key not in metrics:
-            continue
+    against = f"champion v{champion_version}" if champion_version else "champion (none yet)"
+    lines = [f"# {model} v{version}", "", f"**Decision: {decision}**", ""] + [f"- {r}" for r in reasons]
+    lines += [
+        "",
+        f"| metric | v{version} | 95 % CI | N | real floor | {against} |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for key in rows:
         low, high = metrics.get(f"{key}_ci_low"), metrics.get(f"{key}_ci_high")
         ci = f"[{_fmt(low)}, {_fmt(high)}]" if low is not None else "—"
-        floor = metrics.get(FLOORS.get(key) or "")
-        lines.append(f"| {key} | {_fmt(metrics[key])} | {ci} | {_fmt(floor)} | {_fmt((champion or {}).get(key))} |")
-    lines += ["", "Pictures: `samples.png` (fixed evaluation latents), `roc.png`, `loss_curves.png`."]
+        floor = metrics.get(f"{key}_real_floor")
+        size = str(n) if n and (low is not None or floor is not None) else "—"
+        lines.append(
+            f"| {key} | {_fmt(metrics[key])} | {ci} | {size} | {_fmt(floor)} | {_fmt((champion or {}).get(key))} |"
+        )
+    if n:
+        lines += ["", f"N = {n} generated vs {n} real test images (FID is biased by N: compare at equal N)."]
+    lines += [""] + [f"## {Path(p).stem.replace('_', ' ')}\n\n![{Path(p).stem}]({p})\n" for p in pictures]
     return "\n".join(lines) + "\n"

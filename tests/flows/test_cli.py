@@ -97,3 +97,17 @@ def test_generate_from_a_local_onnx_file(first_run, tmp_path):
     genforge("pull", "dcgan-fashion-mnist@champion", "-o", str(tmp_path / "m"), "--root", str(ws))
     result = genforge("generate", str(tmp_path / "m" / "model.onnx"), "-n", "4", "-o", str(tmp_path / "g.png"))
     assert result.returncode == 0 and Path(tmp_path / "g.png").is_file()
+
+
+def test_report_is_regenerated_from_the_registry(first_run, tmp_path):
+    ws, *_ = first_run
+    result = genforge(
+        "report", "dcgan-fashion-mnist/1", "--against", "dcgan-fashion-mnist/1", "-o", str(tmp_path), "--root", str(ws)
+    )
+    assert result.returncode == 0, result.stderr
+    folder = tmp_path / "dcgan-fashion-mnist"
+    text = (folder / "report.md").read_text()
+    assert "| fid |" in text and "| champion v1 |" in text and "memorised_fraction" in text
+    assert "![challenger_samples](challenger_samples.png)" in result.stdout
+    assert (folder / "challenger_samples.png").is_file() and (folder / "champion_samples.png").is_file()
+    assert (folder / "challenger_memorisation.png").is_file() and (folder / "challenger_loss_curves.png").is_file()

@@ -3,11 +3,11 @@ served by `genforge detect`."""
 
 import numpy as np
 import pytest
-from mlflow import MlflowClient
 
 from components.images import save_png
 from components.serving import generate
 from flows.pipeline import pipeline
+from mlflow import MlflowClient
 from tests.flows.conftest import write_config
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")

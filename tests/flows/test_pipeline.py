@@ -49,6 +49,14 @@ def test_parent_run_has_nested_steps_dataset_and_pictures(first_run):
     assert {"samples.png", "roc.png"} <= names
     images = {a.path for a in client.list_artifacts(train.info.run_id, "images")}
     assert images, "no per-epoch sample grids logged"
+    checkpoints = {a.path for a in client.list_artifacts(train.info.run_id, "checkpoint")}
+    assert {"checkpoint/last.pt", "checkpoint/epoch_001.pt", "checkpoint/epoch_003.pt"} <= checkpoints
+    for key in ("precision", "recall", "density", "coverage", "memorised_fraction", "exact_copy_fraction"):
+        assert key in evaluate.data.metrics, key
+    assert "memorisation.png" in names
+    promote = next(c for c in children if c.data.tags["genforge.step"] == "promote")
+    report = {a.path for a in client.list_artifacts(promote.info.run_id, "report")}
+    assert {"report/report.md", "report/challenger_samples.png", "report/challenger_roc.png"} <= report
 
 
 def test_pyfunc_loads_the_champion_and_predicts_images(first_run):

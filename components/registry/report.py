@@ -1,0 +1,72 @@
+"""The report of a registered version, built from the registry alone: `genforge report` and the promote step."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from mlflow.exceptions import MlflowException
+
+import mlflow
+from components.evaluation.report import markdown
+from components.registry.registry import champion, resolve
+from mlflow import MlflowClient
+
+# (run tag holding the run id, artifact in that run, file name in the report)
+PICTURES = (
+    ("genforge.eval_run_id", "samples.png", "samples.png"),
+    ("genforge.eval_run_id", "examples.png", "examples.png"),
+    ("genforge.eval_run_id", "memorisation.png", "memorisation.png"),
+    ("genforge.eval_run_id", "roc.png", "roc.png"),
+    ("genforge.train_run_id", "loss_curves.png", "loss_curves.png"),
+)
+
+
+def _fetch(run_id: str | None, artifact: str, target: Path) -> bool:
+    if not run_id:
+        return False
+    try:
+        local = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=artifact, dst_path=str(target.parent))
+    except (MlflowException, OSError):
+        return False  # this family or run has no such picture
+    shutil.move(local, target)
+    return True
+
+
+def build(client: MlflowClient, ref: str, out_dir: Path, against: str | None = None) -> tuple[Path, str]:
+    """Write report.md + pictures for `ref` into out_dir, beside `against` (default: the current champion,
+    unless it is this very version). Returns the path and the markdown text."""
+    this = resolve(client, ref)
+    other = resolve(client, against) if against else champion(client, this.name)
+    if not against and other is not None and other.number == this.number:
+        previous = client.get_model_version_by_alias(this.name, "previous") if _has_alias(client, this.name) else None
+        other = resolve(client, f"{this.name}/{previous.version}") if previous else None
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pictures = []
+    for tag, artifact, name in PICTURES:
+        if _fetch(this.version.tags.get(tag), artifact, out_dir / f"challenger_{name}"):
+            pictures.append(f"challenger_{name}")
+        if (
+            name == "samples.png"
+            and other
+            and _fetch(other.version.tags.get(tag), artifact, out_dir / "champion_samples.png")
+        ):
+            pictures.append("champion_samples.png")
+    tags = this.version.tags
+    text = markdown(
+        this.name,
+        this.number,
+        this.metrics,
+        other.metrics if other else None,
+        other.number if other else None,
+        tags.get("genforge.decision", "?"),
+        [r for r in tags.get("genforge.decision_reasons", "").split("; ") if r],
+        pictures,
+    )
+    (out_dir / "report.md").write_text(text)
+    return out_dir / "report.md", text
+
+
+def _has_alias(client: MlflowClient, name: str) -> bool:
+    return "previous" in (client.get_registered_model(name).aliases or {})
+
