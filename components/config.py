@@ -67,7 +67,9 @@ class C2STConfig(Section):
 
 
 class EvaluationConfig(Section):
-    features: Literal["evaluator"] = "evaluator"
+    features: Literal["evaluator", "inception"] = "evaluator"
+    """FID/KID/PRDC feature space: the domain evaluator (fast, trained per data version) or the standard FID
+    Inception network (comparable with published FIDs; needs `pip install 'genforge[fid]'`)."""
     num_samples: int = Field(5000, ge=10, le=10_000)
     """N generated samples and N real test images (at most the 10k test split); FID is biased by N: compare at
     equal N, which is logged beside it."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -33,18 +34,32 @@ def sample(generator: torch.nn.Module, n: int, seed: int = EVAL_LATENT_SEED) -> 
     return torch.from_numpy(predict(generator, z, batch_size=500)).float()
 
 
-def cached_features(cache_dir: Path, evaluator: Evaluator, name: str, images: np.ndarray) -> np.ndarray:
-    """Features of a fixed real split, cached per (evaluator, split, content) so every version reuses them."""
+Extractor = Callable[[np.ndarray], np.ndarray]  # uint8 images (N, 28, 28) → float64 features (N, d)
+
+
+def cached_features(
+    cache_dir: Path, extractor_id: str, extract: Extractor, name: str, images: np.ndarray
+) -> np.ndarray:
+    """Features of a fixed real split, cached per (extractor, split, content) so every version reuses them."""
     digest = hashlib.md5(images.tobytes()).hexdigest()[:12]
-    path = Path(cache_dir) / f"features-{evaluator.path.stem}-{name}-{digest}.npy"
+    path = Path(cache_dir) / f"features-{extractor_id}-{name}-{digest}.npy"
     if path.is_file():
         return np.load(path)
-    feats = evaluator.features(to_tensor(images))
+    feats = extract(images)
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as out:
         np.save(out, feats)
     os.replace(tmp, path)
     return feats
+
+
+def feature_extractor(features: str, evaluator: Evaluator, cache_dir: Path) -> tuple[str, Extractor]:
+    """The feature space of FID/KID/PRDC: the domain evaluator (fast default) or the standard FID Inception."""
+    if features == "inception":
+        from components.evaluation.inception import FEATURES_ID, InceptionFeatures
+
+        return FEATURES_ID, InceptionFeatures(Path(cache_dir) / "inception").features
+    return evaluator.path.stem, lambda images: evaluator.features(to_tensor(images))
 
 
 def evaluate_generator(
@@ -59,11 +74,13 @@ def evaluate_generator(
     # The reference split is fixed per data version: the first n test images; the floor uses n fixed train images.
     real_ref = test[0][:n]
     floor_idx = np.random.default_rng(0).choice(len(train[0]), n, replace=False)
-    f_ref = cached_features(cache_dir, evaluator, "test", real_ref)
-    f_floor = cached_features(cache_dir, evaluator, "train", train[0][floor_idx])
+    extractor_id, extract = feature_extractor(ev.features, evaluator, cache_dir)
+    f_ref = cached_features(cache_dir, extractor_id, extract, "test", real_ref)
+    f_floor = cached_features(cache_dir, extractor_id, extract, "train", train[0][floor_idx])
 
     fake = sample(generator, n)
-    f_fake = evaluator.features(fake)
+    fake_uint8 = to_uint8(fake.numpy())[..., 0]  # the same uint8 path as the real images: no resize/scale drift
+    f_fake = extract(fake_uint8)
 
     fid = frechet.fid(f_ref, f_fake)
     fid_ci = frechet.bootstrap_fid(f_ref, f_fake, rounds=ev.bootstrap, seed=cfg.seed)
@@ -77,12 +94,19 @@ def evaluate_generator(
 
     quality = prdc(f_ref, f_fake, k=ev.prdc_k)
     floor_quality = prdc(f_ref, f_floor, k=ev.prdc_k)
-    # Memorisation: authenticity in feature space against the whole training split, copies in pixel space.
-    fake_uint8 = to_uint8(fake.numpy())[..., 0]
-    f_train = cached_features(cache_dir, evaluator, "train-all", train[0])
-    authentic = authenticity(f_train, f_fake, seed=cfg.seed)
+    # Memorisation: authenticity against the whole training split in the evaluator's space (Inception features
+    # of 60k images would take half an hour here), copies in pixel space.
+    evaluator_id, evaluator_extract = feature_extractor("evaluator", evaluator, cache_dir)
+    f_train = cached_features(cache_dir, evaluator_id, evaluator_extract, "train-all", train[0])
+    e_fake = f_fake if ev.features == "evaluator" else evaluator_extract(fake_uint8)
+    e_ref = (
+        f_ref
+        if ev.features == "evaluator"
+        else cached_features(cache_dir, evaluator_id, evaluator_extract, "test", real_ref)
+    )
+    authentic = authenticity(f_train, e_fake, seed=cfg.seed)
     copies = duplicates(train[0], fake_uint8, near_threshold=ev.near_threshold)
-    held_out = authenticity(f_train, f_ref, seed=cfg.seed)  # real test images: the baseline to read it against
+    held_out = authenticity(f_train, e_ref, seed=cfg.seed)  # real test images: the baseline to read it against
 
     metrics = {
         "fid": fid,

@@ -69,4 +69,3 @@ def build(client: MlflowClient, ref: str, out_dir: Path, against: str | None = N
 
 def _has_alias(client: MlflowClient, name: str) -> bool:
     return "previous" in (client.get_registered_model(name).aliases or {})
-
