@@ -58,7 +58,8 @@ def feature_extractor(features: str, evaluator: Evaluator, cache_dir: Path) -> t
     if features == "inception":
         from components.evaluation.inception import FEATURES_ID, InceptionFeatures
 
-        return FEATURES_ID, InceptionFeatures(Path(cache_dir) / "inception").features
+        # <state>/inception: the folder `python -m components.evaluation.inception fetch` fills by default.
+        return FEATURES_ID, InceptionFeatures(Path(cache_dir).parent / "inception").features
     return evaluator.path.stem, lambda images: evaluator.features(to_tensor(images))
 
 
