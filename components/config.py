@@ -182,8 +182,8 @@ class DetectorTrainConfig(Section):
 
 class SourcesConfig(Section):
     model: str = "dcgan-fashion-mnist"
-    """Registered generator: its champion's per-epoch checkpoints train the detector, and the champion itself is
-    the generator the detector never sees in training (the cross-generator test)."""
+    """Registered generator: its champion's per-epoch checkpoints (the final one is the champion) train the
+    detector, except the second-to-last, which it never sees in training (the cross-generator test)."""
 
 
 class DetectorPipelineConfig(PipelineConfig):

@@ -1,9 +1,9 @@
 """The AIGC detector: a CNN that tells real images from generated ones.
 
 Trained on real images and samples of several checkpoints of a registered generator (its per-epoch snapshots,
-of rising quality), with blur / JPEG / resize corruptions so it cannot lean on trivial artefacts (Wang et al.,
-CVPR 2020). Scored by average precision and AUC in distribution (held-out images of the training generators)
-and across generators (the registered champion itself, which it never saw in training).
+of rising quality, the final one being the registered champion), with blur / JPEG / resize corruptions so it
+cannot lean on trivial artefacts (Wang et al., CVPR 2020). Scored by average precision and AUC in distribution
+(held-out images of the training generators) and across generators (a checkpoint it never saw in training).
 """
 
 from __future__ import annotations
@@ -185,7 +185,7 @@ def evaluate(
     fake = data.x_cross[data.y_cross == 1]
     ranked = np.argsort(p_cross[data.y_cross == 1])
     panel = np.concatenate([data.x_cross[data.y_cross == 0][:16], fake[ranked[-16:]], fake[ranked[:16]]])
-    title = f"{sources.model} v{sources.version} (never seen in training): ROC"
+    title = f"{sources.model} v{sources.version}, {Path(sources.held_out).stem} (never seen in training): ROC"
     return Evaluation(
         metrics, {}, pictures={"examples": grid(panel, ncol=16)}, roc=(fpr, tpr, metrics["auc_cross"], title)
     )

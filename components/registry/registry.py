@@ -196,18 +196,19 @@ def metadata(resolved: Resolved) -> str:
 
 
 def training_checkpoints(client: MlflowClient, ref: str, dst: Path) -> SourcesRef:
-    """Download the per-epoch generator snapshots of `ref`'s training run: all but the last train a detector,
-    the final weights (the registered version itself) are held out."""
+    """Download the per-epoch generator snapshots of `ref`'s training run. The detector trains on all of them
+    (the final one is the registered version itself, the generator it must catch) except the second-to-last,
+    which it never sees: the hardest held-out generator, closest in quality to the champion."""
     resolved = resolve(client, ref)
     run_id = resolved.version.tags.get("genforge.train_run_id")
     if not run_id:
         raise RegistryError(f"{ref} has no genforge.train_run_id tag: it was not trained by a GenForge pipeline")
     folder = Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="checkpoint", dst_path=str(dst)))
     epochs = sorted(folder.glob("epoch_*.pt"))
-    last = folder / "last.pt"
-    if len(epochs) < 2 or not last.is_file():
+    if len(epochs) < 2:
         raise RegistryError(
             f"{ref} (v{resolved.number}) left {len(epochs)} epoch checkpoint(s); a detector needs at least 2 "
-            "(it trains on the earlier ones and is tested on the final generator): train the generator for 2+ epochs"
+            "(it trains on some and is tested on one it never saw): train the generator for 2+ epochs"
         )
-    return SourcesRef(resolved.name, resolved.number, run_id, tuple(str(p) for p in epochs[:-1]), str(last))
+    train = [*epochs[:-2], epochs[-1]]
+    return SourcesRef(resolved.name, resolved.number, run_id, tuple(str(p) for p in train), str(epochs[-2]))
