@@ -24,6 +24,7 @@ data: $(STAMP)
 	  echo "installing Debian's dataset-fashion-mnist"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq dataset-fashion-mnist; fi
 	$(BIN)/genforge data fetch
+	@$(BIN)/genforge data status >/dev/null 2>&1 || $(BIN)/genforge data build
 
 run: data
 	$(BIN)/genforge run $(CONFIG)
