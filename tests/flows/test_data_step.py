@@ -1,5 +1,7 @@
 """The data task retries transient I/O failures only: a corrupt source fails at once with its own message."""
 
+import time
+
 import pytest
 
 from components.config import parse_config
@@ -24,7 +26,24 @@ def test_bad_source_fails_without_retries_and_writes_nothing(workspace, tmp_path
     with pytest.raises(SourceError, match="not a readable gzip"):
         state.result()
     assert not (workspace / "data").exists() and not (workspace / "data.dvc").exists()
-    from prefect.client.orchestration import get_client
+    assert _final_run_count(state.state_details.task_run_id) == 1, "retried a non-transient error"
 
+
+def _final_run_count(task_run_id, timeout: float = 30.0) -> int:
+    """run_count once the API has recorded the final state: task-run states reach it through events, asynchronously,
+    so reading it right after the call can see a task run that has not even started (run_count 0)."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
+
+    deadline = time.monotonic() + timeout
     with get_client(sync_client=True) as client:
-        assert client.read_task_run(state.state_details.task_run_id).run_count == 1, "retried a non-transient error"
+        while True:
+            try:
+                run = client.read_task_run(task_run_id)
+            except (ObjectNotFound, PrefectHTTPStatusError):  # not recorded yet
+                run = None
+            if run is not None and run.state is not None and run.state.is_final():
+                return run.run_count
+            if time.monotonic() > deadline:
+                raise AssertionError(f"task run {task_run_id} reached no final state in the API within {timeout} s")
+            time.sleep(0.2)
