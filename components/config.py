@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Union
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter, ValidationError, model_validator
@@ -123,7 +123,8 @@ class PipelineConfig(Section):
 
     name: str = "dcgan-fashion"
     family: str
-    dataset: Literal["fashion-mnist"] = "fashion-mnist"
+    dataset: Literal["fashion-mnist", "emoji-google2twitter"] = "fashion-mnist"
+    """The materialised data set under data/<dataset>/ (each family accepts the ones it can train on)."""
     seed: int = 0
     data: DataConfig = DataConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
@@ -150,6 +151,124 @@ class DCGANPipelineConfig(PipelineConfig):
     family: Literal["dcgan"] = "dcgan"
     model: DCGANConfig = DCGANConfig()
     train: TrainConfig = TrainConfig()
+
+
+class CGANConfig(Section):
+    latent_dim: int = Field(100, gt=0)
+    g_features: int = Field(64, gt=0)
+    d_features: int = Field(64, gt=0)
+    num_classes: int = Field(10, gt=1)
+    embed_dim: int = Field(50, gt=0)
+    """Size of the generator's label embedding (the discriminator uses a projection, Miyato & Koyama 2018)."""
+
+
+class CGANPipelineConfig(PipelineConfig):
+    name: str = "cgan-fashion"
+    family: Literal["cgan"] = "cgan"
+    dataset: Literal["fashion-mnist"] = "fashion-mnist"
+    model: CGANConfig = CGANConfig()
+    train: TrainConfig = TrainConfig()
+    promotion: PromotionConfig = PromotionConfig(
+        thresholds={
+            "fid": Bound(max=100.0),
+            "conditional_accuracy": Bound(min=0.5),
+            "onnx_parity": Bound(max=1e-4),
+        },
+    )
+
+
+# --- VAE (issue 4) -------------------------------------------------------------------------------------------------
+
+
+class VAEConfig(Section):
+    latent_dim: int = Field(16, gt=0)
+    features: int = Field(32, gt=0)
+    """Encoder/decoder width: channels at 14×14 (twice this at 7×7)."""
+
+
+class VAETrainConfig(Section):
+    epochs: int = Field(10, gt=0)
+    batch_size: int = Field(128, gt=0)
+    lr: float = Field(1e-3, gt=0)
+    max_steps: int | None = Field(None, gt=0)
+    train_subset: int | None = Field(None, gt=0)
+    log_every: int = Field(50, gt=0)
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    num_threads: int = Field(2, gt=0)
+
+
+class RepairConfig(Section):
+    num_images: int = Field(200, gt=0)
+    """Test images masked and repaired in the evaluation."""
+    mask_size: int = Field(12, gt=0, le=28)
+    """Side of the square hole (pixels), placed at a seeded position inside the image."""
+    steps: int = Field(200, gt=0)
+    """Latent optimisation steps of the repair."""
+    lr: float = Field(0.05, gt=0)
+
+
+class VAEPipelineConfig(PipelineConfig):
+    name: str = "vae-fashion"
+    family: Literal["vae"] = "vae"
+    dataset: Literal["fashion-mnist"] = "fashion-mnist"
+    model: VAEConfig = VAEConfig()
+    train: VAETrainConfig = VAETrainConfig()
+    repair: RepairConfig = RepairConfig()
+    promotion: PromotionConfig = PromotionConfig(
+        thresholds={"fid": Bound(max=100.0), "onnx_parity": Bound(max=1e-4)},
+        improvement=Improvement(metric="test_bpd", mode="min", significant=False),
+    )
+
+
+# --- CycleGAN (issue 4) --------------------------------------------------------------------------------------------
+
+
+class EmojiDataConfig(Section):
+    google_dir: str | None = None
+    """Folder of emoji-datasource-google's 64×64 PNGs (…/package/img/google/64); else $GENFORGE_EMOJI_DIR/google,
+    else an `npm pack` of the pinned package."""
+    twitter_dir: str | None = None
+    """The same for emoji-datasource-twitter (…/package/img/twitter/64); else $GENFORGE_EMOJI_DIR/twitter."""
+    shard_size: int = Field(2000, gt=0)
+    test_fraction: float = Field(0.15, gt=0, lt=1)
+    """Share of the names held out (evaluation only: the true counterpart is known for them)."""
+
+
+class CycleGANConfig(Section):
+    g_features: int = Field(32, gt=0)
+    d_features: int = Field(64, gt=0)
+    res_blocks: int = Field(6, gt=0)
+
+
+class CycleGANTrainConfig(Section):
+    epochs: int = Field(10, gt=0)
+    batch_size: int = Field(8, gt=0)
+    lr: float = Field(2e-4, gt=0)
+    beta1: float = Field(0.5, ge=0, lt=1)
+    beta2: float = Field(0.999, ge=0, lt=1)
+    lambda_cycle: float = Field(10.0, ge=0)
+    lambda_identity: float = Field(5.0, ge=0)
+    max_steps: int | None = Field(None, gt=0)
+    train_subset: int | None = Field(None, gt=0)
+    log_every: int = Field(50, gt=0)
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    num_threads: int = Field(2, gt=0)
+
+
+class CycleGANPipelineConfig(PipelineConfig):
+    name: str = "cyclegan-emoji"
+    family: Literal["cyclegan"] = "cyclegan"
+    dataset: Literal["emoji-google2twitter"] = "emoji-google2twitter"
+    data: EmojiDataConfig = EmojiDataConfig()
+    model: CycleGANConfig = CycleGANConfig()
+    train: CycleGANTrainConfig = CycleGANTrainConfig()
+    promotion: PromotionConfig = PromotionConfig(
+        thresholds={"onnx_parity": Bound(max=1e-4)},
+        improvement=Improvement(metric="l1_ab", mode="min", significant=False),
+    )
+
+
+# --- detector ------------------------------------------------------------------------------------------------------
 
 
 class DetectorModelConfig(Section):
@@ -198,12 +317,20 @@ class DetectorPipelineConfig(PipelineConfig):
     )
 
 
+CONFIGS: dict[str, type[PipelineConfig]] = {
+    "dcgan": DCGANPipelineConfig,
+    "cgan": CGANPipelineConfig,
+    "vae": VAEPipelineConfig,
+    "cyclegan": CycleGANPipelineConfig,
+    "detector": DetectorPipelineConfig,
+}
+"""family → its config class: adding a family adds one line here (and a module in components/families/)."""
+FAMILIES = tuple(CONFIGS)
 AnyConfig = Annotated[
-    Annotated[DCGANPipelineConfig, Tag("dcgan")] | Annotated[DetectorPipelineConfig, Tag("detector")],
+    Union[tuple(Annotated[cls, Tag(family)] for family, cls in CONFIGS.items())],  # noqa: UP007 (built at runtime)
     Discriminator(lambda v: v.get("family", "dcgan") if isinstance(v, dict) else getattr(v, "family", "dcgan")),
 ]
 _ADAPTER = TypeAdapter(AnyConfig)
-FAMILIES = ("dcgan", "detector")
 
 
 def _describe(error: dict) -> str:

@@ -43,6 +43,8 @@ class ExportRef:
     """Max abs difference between onnxruntime and torch on seeded inputs."""
     passed: bool
     mlflow_run_id: str = ""
+    files: dict[str, str] = field(default_factory=dict)
+    """The model folder's other files (encoder.onnx, tokenizer.json, …) → sha256."""
 
 
 @dataclass(frozen=True)

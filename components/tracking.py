@@ -179,10 +179,11 @@ def log_onnx_model(
     onnx_model,
     inputs: dict[str, tuple[int, ...]],
     outputs: dict[str, tuple[int, ...]],
-    example: np.ndarray,
+    example: np.ndarray | dict[str, np.ndarray],
     name: str = "model",
 ):
-    """Log an ONNX graph with an explicit signature (-1 marks dynamic axes) and an input example.
+    """Log an ONNX graph with an explicit signature (-1 marks dynamic axes) and an input example (one array, or
+    one per input name: their dtypes become the signature's, e.g. int64 class labels).
 
     Needs an active run (StepRun.activate). Returns MLflow's ModelInfo (model_uri = models:/m-…).
     """
@@ -192,8 +193,11 @@ def log_onnx_model(
     from mlflow.models import ModelSignature
     from mlflow.types import Schema, TensorSpec
 
+    def dtype(key: str) -> np.dtype:
+        return np.asarray(example[key] if isinstance(example, dict) else example).dtype
+
     signature = ModelSignature(
-        inputs=Schema([TensorSpec(np.dtype(np.float32), shape, key) for key, shape in inputs.items()]),
+        inputs=Schema([TensorSpec(dtype(key), shape, key) for key, shape in inputs.items()]),
         outputs=Schema([TensorSpec(np.dtype(np.float32), shape, key) for key, shape in outputs.items()]),
     )
     return mlflow.onnx.log_model(

@@ -115,13 +115,14 @@ def data_build(
     config: Path = typer.Option(Path("configs/dcgan-fashion.yaml"), help="Config with the data section."),
     root: Path | None = ROOT,
 ) -> None:
-    """Materialise data/fashion-mnist, `dvc add` it and `dvc push` it to the default remote."""
+    """Materialise the config's dataset under data/, `dvc add` data/ and `dvc push` it to the default remote."""
     from components.config import load_config
     from components.data.dataset import prepare
 
     ws = _workspace(root)
-    ref = prepare(ws.root, load_config(ws.root / config if not config.is_absolute() else config).data, rebuild=True)
-    out.print(f"data/ versioned: md5 {ref.dvc_md5} (data.dvc), fashion-mnist files md5 {ref.dataset_md5}")
+    cfg = load_config(ws.root / config if not config.is_absolute() else config)
+    ref = prepare(ws.root, cfg.data, rebuild=True, dataset=cfg.dataset)
+    out.print(f"data/ versioned: md5 {ref.dvc_md5} (data.dvc), {cfg.dataset} files md5 {ref.dataset_md5}")
     out.print("commit data.dvc to pin this version: git add data.dvc && git commit -m 'data: …'")
 
 

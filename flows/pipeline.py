@@ -8,6 +8,7 @@ unchanged re-run skips them; promote is idempotent (a version already registered
 from __future__ import annotations
 
 import hashlib
+import json
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
@@ -74,7 +75,7 @@ def data_step(root: str, cfg: PipelineConfig, rebuild: bool = False) -> DataRef:
     """Materialise and version the dataset (the only step with I/O that can fail transiently: download, push)."""
     from components.data.dataset import prepare
 
-    return prepare(Path(root), cfg.data, rebuild=rebuild)
+    return prepare(Path(root), cfg.data, rebuild=rebuild, dataset=cfg.dataset)
 
 
 @task(name="sources", retries=2, retry_delay_seconds=[2, 5], retry_condition_fn=_transient_io_error)
@@ -160,6 +161,9 @@ def evaluate_step(
 
 @task(name="export", cache_key_fn=_after_train_key("export", "export"), persist_result=True)
 def export_step(root: str, cfg: PipelineConfig, run: RunRef, experiment: str, parent: str) -> ExportRef:
+    """Every graph of the family to ONNX with parity checked: the sampling graph is the logged MLflow model
+    (model.onnx); the family's other graphs (a VAE's encoder, a CycleGAN's reverse generator) and files (a
+    tokenizer) travel in the same model folder, each with its sha256 on the registered version."""
     import onnx
 
     import mlflow
@@ -168,24 +172,39 @@ def export_step(root: str, cfg: PipelineConfig, run: RunRef, experiment: str, pa
     from components.tracking import log_onnx_model
 
     ws, client = _open(root)
-    model = families.get(cfg.family).load(run.checkpoint_uri)
-    names = model.input_names
+    family = families.get(cfg.family)
+    model = family.load(run.checkpoint_uri)
+    extra = family.extra_graphs(run.checkpoint_uri) if hasattr(family, "extra_graphs") else {}
     with (
         tracking.run(client, experiment, "export", parent, {"genforge.step": "export"}) as step,
         tempfile.TemporaryDirectory() as tmp,
     ):
-        path = export_onnx(model, Path(tmp) / "model.onnx", model.example_inputs(2), names, model.output_name)
-        diff = parity(model, path, model.example_inputs(cfg.export.parity_batch, seed=123), names)
+        diffs = {}
+        for name, graph in {"model": model, **extra}.items():
+            path = export_onnx(
+                graph, Path(tmp) / f"{name}.onnx", graph.example_inputs(2), graph.input_names, graph.output_name
+            )
+            inputs = graph.example_inputs(cfg.export.parity_batch, seed=123)
+            diffs[name] = parity(graph, path, inputs, graph.input_names)
+        diff = max(diffs.values())
         passed = diff <= cfg.export.parity_atol
         step.log_metrics({"onnx_parity": diff, "onnx_parity_passed": float(passed)})
+        if extra:
+            step.log_metrics({f"onnx_parity_{name}": d for name, d in diffs.items()})
         inputs, outputs = model.onnx_io()
-        example = model.example_inputs(2)[0].numpy()
+        example = {k: v.numpy() for k, v in zip(model.input_names, model.example_inputs(2), strict=True)}
         with step.activate():
-            info = log_onnx_model(onnx.load(str(path)), inputs, outputs, example, name=cfg.family)
-        local = mlflow.artifacts.download_artifacts(artifact_uri=info.model_uri, dst_path=str(Path(tmp) / "logged"))
-        sha = sha256_file(Path(local) / "model.onnx")
+            info = log_onnx_model(onnx.load(str(Path(tmp) / "model.onnx")), inputs, outputs, example, cfg.family)
+        files = [Path(tmp) / f"{name}.onnx" for name in extra]
+        if hasattr(family, "extra_files"):
+            files += family.extra_files(run.checkpoint_uri, Path(tmp) / "files")
+        for file in files:
+            client.log_model_artifact(info.model_id, str(file))
+        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=info.model_uri, dst_path=str(Path(tmp) / "got")))
+        sha = sha256_file(local / "model.onnx")
+        checksums = {file.name: sha256_file(local / file.name) for file in files}
         step.set_tags({"genforge.onnx_sha256": sha, "genforge.model_uri": info.model_uri})
-        return ExportRef(info.model_uri, sha, diff, passed, step.run_id)
+        return ExportRef(info.model_uri, sha, diff, passed, step.run_id, checksums)
 
 
 @task(name="promote")
@@ -230,6 +249,7 @@ def promote_step(
             "genforge.config_hash": run.config_hash,
             "genforge.code_version": code_version(),
             "genforge.onnx_sha256": export.sha256,
+            "genforge.files": json.dumps(export.files, sort_keys=True),
             "genforge.decision": decision.action,
             "genforge.train_run_id": run.mlflow_run_id,
             "genforge.eval_run_id": report.mlflow_run_id,

@@ -60,5 +60,7 @@ def test_family_selects_the_config_class_and_its_own_sections():
     assert "ap_cross" in detector.promotion.thresholds
     with pytest.raises(ConfigError, match=r"train\.samples_per_source: unknown field"):
         parse_config({"train": {"samples_per_source": 3}})  # a detector field in a dcgan config
-    with pytest.raises(ConfigError, match="family 'vae' is unknown"):
-        parse_config({"family": "vae"})
+    with pytest.raises(ConfigError, match="family 'gpt2' is unknown; choose one of dcgan, cgan, vae"):
+        parse_config({"family": "gpt2"})
+    with pytest.raises(ConfigError, match=r"dataset: Input should be 'emoji-google2twitter'"):
+        parse_config({"family": "cyclegan", "dataset": "fashion-mnist"})  # a family refuses data it cannot use

@@ -30,21 +30,33 @@ def build_fashion_mnist(root: Path, cfg: DataConfig) -> Path:
     return shards.write_dataset(root / "data" / "fashion-mnist", splits, cfg.shard_size, meta)
 
 
-def prepare(root: Path, cfg: DataConfig, rebuild: bool = False) -> DataRef:
-    """Make data/ match the source and data.dvc: reuse it when DVC says it is current, else build + add + push."""
-    dataset_dir = root / "data" / "fashion-mnist"
+def _builder(dataset: str):
+    """dataset name → function(root, data config) that materialises data/<dataset>/ (deterministic bytes)."""
+    if dataset == "fashion-mnist":
+        return build_fashion_mnist
+    if dataset == "emoji-google2twitter":
+        from components.data import emoji
+
+        return emoji.build
+    raise ValueError(f"no builder for dataset {dataset!r}")
+
+
+def prepare(root: Path, cfg: DataConfig, rebuild: bool = False, dataset: str = "fashion-mnist") -> DataRef:
+    """Make data/<dataset> match its source and data.dvc: reuse it when DVC says data/ is current, else build it,
+    `dvc add` data/ and push. data/ holds every dataset built here; data.dvc pins them together."""
+    dataset_dir = root / "data" / dataset
     if rebuild or not dataset_dir.is_dir() or not versioning.is_current(root):
-        log.info("materialising Fashion-MNIST into %s", dataset_dir)
-        build_fashion_mnist(root, cfg)
+        log.info("materialising %s into %s", dataset, dataset_dir)
+        _builder(dataset)(root, cfg)
         pinned_before = versioning.pinned_md5(root)
         dvc_md5 = versioning.add_and_push(root)
         if pinned_before and pinned_before != dvc_md5:
             log.warning("data version changed: data.dvc now pins %s (was %s); commit data.dvc", dvc_md5, pinned_before)
-    return current_ref(root)
+    return current_ref(root, dataset)
 
 
-def current_ref(root: Path) -> DataRef:
-    dataset_dir = root / "data" / "fashion-mnist"
+def current_ref(root: Path, dataset: str = "fashion-mnist") -> DataRef:
+    dataset_dir = root / "data" / dataset
     dvc_md5 = versioning.pinned_md5(root)
     if dvc_md5 is None or not dataset_dir.is_dir():
         raise shards.DataMissingError(f"no versioned data in {root}: run `genforge data build`")

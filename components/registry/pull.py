@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -18,7 +19,8 @@ class IntegrityError(RuntimeError):
 
 
 def pull(client: MlflowClient, ref: str, out_dir: str | Path) -> tuple[Path, Resolved]:
-    """Download the ONNX model of `ref` (name@alias or name/version) into out_dir and check its sha256 tag.
+    """Download the ONNX model of `ref` (name@alias or name/version) into out_dir and check the sha256 of
+    model.onnx and of every other file the version records (genforge.files: encoder.onnx, tokenizer.json, …).
 
     Written to a temp folder first: a failed or tampered download leaves out_dir untouched.
     """
@@ -31,14 +33,15 @@ def pull(client: MlflowClient, ref: str, out_dir: str | Path) -> tuple[Path, Res
         mlflow.artifacts.download_artifacts(
             artifact_uri=f"models:/{resolved.name}/{resolved.number}", dst_path=str(staging)
         )
-        onnx_path = staging / ONNX_FILE
-        expected = resolved.version.tags.get("genforge.onnx_sha256")
-        actual = sha256_file(onnx_path)
-        if expected != actual:
-            raise IntegrityError(
-                f"{ref}: {ONNX_FILE} has sha256 {actual}, but the registry recorded {expected}; "
-                "the artifact store was altered — do not use this file"
-            )
+        tags = resolved.version.tags
+        expected = {ONNX_FILE: tags.get("genforge.onnx_sha256"), **json.loads(tags.get("genforge.files") or "{}")}
+        for name, digest in expected.items():
+            actual = sha256_file(staging / name) if (staging / name).is_file() else "missing"
+            if digest != actual:
+                raise IntegrityError(
+                    f"{ref}: {name} has sha256 {actual}, but the registry recorded {digest}; "
+                    "the artifact store was altered — do not use this file"
+                )
         (staging / "genforge.json").write_text(metadata(resolved) + "\n")
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
