@@ -20,7 +20,6 @@ from components.evaluation.memorisation import authenticity, closest_pairs_panel
 from components.evaluation.prdc import prdc
 from components.evaluation.result import Evaluation
 from components.images import grid, to_uint8
-from components.training.classifier import predict
 from components.training.gan_trainer import to_tensor
 
 EVAL_LATENT_SEED = 20_240  # fixed latents: every version of a model is scored on the same z
@@ -30,8 +29,9 @@ EVAL_LATENT_SEED = 20_240  # fixed latents: every version of a model is scored o
 def sample(generator: torch.nn.Module, n: int, seed: int = EVAL_LATENT_SEED) -> torch.Tensor:
     """n images (N, C, H, W) in [-1, 1] from the fixed evaluation latents, on the CPU."""
     generator.cpu().eval()
-    (z,) = generator.example_inputs(n, seed=seed)
-    return torch.from_numpy(predict(generator, z, batch_size=500)).float()
+    inputs = generator.example_inputs(n, seed=seed)  # (z,) or, for a conditional generator, (z, labels)
+    batches = [generator(*(x[i : i + 500] for x in inputs)) for i in range(0, n, 500)]
+    return torch.cat(batches).float()
 
 
 Extractor = Callable[[np.ndarray], np.ndarray]  # uint8 images (N, 28, 28) → float64 features (N, d)
@@ -139,5 +139,7 @@ def evaluate_generator(
             "memorisation": closest_pairs_panel(fake_uint8, train[0], copies["closest_pairs"], n=16),
         },
         roc=(detection.fpr, detection.tpr, detection.auc, "Real vs generated: C2ST detector, held-out ROC"),
-        extras={"evaluator_cached": evaluator.cached},
+        # For families that add their own metrics on the same samples (a cGAN's conditional accuracy):
+        extras={"evaluator_cached": evaluator.cached, "evaluator": evaluator, "samples": fake, "f_samples": f_fake,
+                "f_ref": f_ref, "ref_labels": test[1][:n], "f_floor": f_floor, "floor_labels": train[1][floor_idx]},
     )

@@ -39,6 +39,11 @@ def export_onnx(
             external_data=False,
             verbose=False,
         )
+    metadata = getattr(model, "onnx_metadata", None)  # e.g. a cGAN's class names, read by the consumer
+    if metadata:
+        proto = onnx.load(str(path))
+        onnx.helper.set_model_props(proto, metadata)
+        onnx.save(proto, str(path))
     onnx.checker.check_model(str(path))
     return path
 

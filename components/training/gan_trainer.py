@@ -12,7 +12,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from components.config import DCGANPipelineConfig
+from components.config import CGANPipelineConfig, DCGANPipelineConfig
+from components.models.cgan import CGANDiscriminator, CGANGenerator
 from components.models.dcgan import DCGANDiscriminator, DCGANGenerator, init_weights
 from components.progress import Progress
 
@@ -46,41 +47,67 @@ def save_checkpoint(path: Path, state: dict) -> None:
     os.replace(tmp, path)  # atomic: an interrupted save never leaves a corrupt last.pt
 
 
-def load_generator(checkpoint: str | Path, device: str | torch.device = "cpu") -> DCGANGenerator:
-    """Rebuild the generator from a checkpoint alone: the checkpoint embeds its config."""
+def build_gan(
+    cfg: DCGANPipelineConfig | CGANPipelineConfig, classes: list[str] | None = None
+) -> tuple[nn.Module, nn.Module]:
+    """(generator, discriminator) of the config's family: the DCGAN, or its class-conditional twin."""
+    if cfg.family == "cgan":
+        return CGANGenerator(cfg.model, classes), CGANDiscriminator(cfg.model)
+    return DCGANGenerator(cfg.model), DCGANDiscriminator(cfg.model)
+
+
+def load_generator(checkpoint: str | Path, device: str | torch.device = "cpu") -> nn.Module:
+    """Rebuild the generator from a checkpoint alone: the checkpoint embeds its config (and class names)."""
     state = torch.load(checkpoint, map_location=device, weights_only=False)
-    cfg = DCGANPipelineConfig.model_validate(state["config"])
-    generator = DCGANGenerator(cfg.model).to(device)
+    config_class = CGANPipelineConfig if state.get("family") == "cgan" else DCGANPipelineConfig
+    generator = build_gan(config_class.model_validate(state["config"]), state.get("classes"))[0].to(device)
     generator.load_state_dict(state["generator"])
     return generator.eval()
 
 
 class GANTrainer:
-    """DCGAN training with the non-saturating loss (Goodfellow et al. 2014, as in the DCGAN paper)."""
+    """DCGAN / cGAN training with the non-saturating loss (Goodfellow et al. 2014, as in the DCGAN paper).
+
+    A conditional config (family cgan) needs `labels`: G and D then see each real batch's labels, and the
+    fake batch is generated for the same labels.
+    """
 
     def __init__(
         self,
-        cfg: DCGANPipelineConfig,
+        cfg: DCGANPipelineConfig | CGANPipelineConfig,
         images_uint8: np.ndarray,
         checkpoint_dir: Path,
         on_log: Callable[[dict], None] | None = None,
         on_epoch: Callable[[int, np.ndarray], None] | None = None,
+        labels: np.ndarray | None = None,
+        classes: list[str] | None = None,
     ):
+        self.conditional = cfg.family == "cgan"
+        if self.conditional and labels is None:
+            raise ValueError("a conditional GAN trains on labelled images: pass labels")
+        self.classes = classes
         self.cfg, self.checkpoint_dir = cfg, Path(checkpoint_dir)
         self.on_log, self.on_epoch = on_log or (lambda row: None), on_epoch or (lambda epoch, grid: None)
         self.device = pick_device(cfg.train.device)
         torch.set_num_threads(cfg.train.num_threads)
         torch.manual_seed(cfg.seed)
         self.data = to_tensor(images_uint8[: cfg.train.train_subset]).to(self.device)
-        self.G = DCGANGenerator(cfg.model).to(self.device)
-        self.D = DCGANDiscriminator(cfg.model).to(self.device)
+        if self.conditional:
+            self.labels = torch.from_numpy(labels[: cfg.train.train_subset].astype(np.int64)).to(self.device)
+        G, D = build_gan(cfg, classes)
+        self.G, self.D = G.to(self.device), D.to(self.device)
         self.G.apply(init_weights)
         self.D.apply(init_weights)
         t = cfg.train
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=t.lr, betas=(t.beta1, t.beta2))
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=t.lr, betas=(t.beta1, t.beta2))
         self.noise = torch.Generator(device=self.device).manual_seed(cfg.seed + 1)
-        self.fixed_z = self.G.example_inputs(GRID_SAMPLES, seed=cfg.seed)[0].to(self.device)
+        if self.conditional:  # a 10 × 10 grid: row c holds class c
+            k = cfg.model.num_classes
+            self.fixed_z = self.G.example_inputs(k * k, seed=cfg.seed)[0].to(self.device)
+            self.fixed_y = (torch.arange(k * k) // k).to(self.device)
+        else:
+            self.fixed_z = self.G.example_inputs(GRID_SAMPLES, seed=cfg.seed)[0].to(self.device)
         self.epoch, self.step, self.history = 0, 0, []
 
     @property
@@ -99,6 +126,7 @@ class GANTrainer:
             "opt_d": self.opt_d.state_dict(),
             "noise_rng": self.noise.get_state(),
             "history": self.history,
+            "classes": self.classes,
         }
 
     def _restore(self, path: Path) -> None:
@@ -112,10 +140,16 @@ class GANTrainer:
         self.noise.set_state(state["noise_rng"])
         self.epoch, self.step, self.history = state["epoch"], state["step"], state["history"]
 
+    def _generate(self, z: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        return self.G(z, y) if self.conditional else self.G(z)
+
+    def _discriminate(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        return self.D(x, y) if self.conditional else self.D(x)
+
     def _sample_grid(self) -> np.ndarray:
         self.G.eval()
         with torch.no_grad():
-            out = self.G(self.fixed_z).cpu().numpy()
+            out = self._generate(self.fixed_z, self.fixed_y if self.conditional else None).cpu().numpy()
         self.G.train()
         return out
 
@@ -139,21 +173,23 @@ class GANTrainer:
             for b in range(self.step % steps_per_epoch, steps_per_epoch):
                 if self.step >= total:
                     break
-                real = self.data[order[b * bs : (b + 1) * bs].to(self.device)]
+                idx = order[b * bs : (b + 1) * bs].to(self.device)
+                real = self.data[idx]
+                y = self.labels[idx] if self.conditional else None
                 z = torch.randn(bs, self.G.latent_dim, generator=self.noise, device=self.device)
-                fake = self.G(z)
+                fake = self._generate(z, y)
                 ones, zeros = torch.ones(bs, device=self.device), torch.zeros(bs, device=self.device)
 
                 # (1) Update D: maximise log D(x) + log(1 - D(G(z)))
                 self.opt_d.zero_grad(set_to_none=True)
-                d_real, d_fake = self.D(real), self.D(fake.detach())
+                d_real, d_fake = self._discriminate(real, y), self._discriminate(fake.detach(), y)
                 d_loss = bce(d_real, ones) + bce(d_fake, zeros)
                 d_loss.backward()
                 self.opt_d.step()
 
                 # (2) Update G: maximise log D(G(z)) (the non-saturating form)
                 self.opt_g.zero_grad(set_to_none=True)
-                g_loss = bce(self.D(fake), ones)
+                g_loss = bce(self._discriminate(fake, y), ones)
                 g_loss.backward()
                 self.opt_g.step()
 
@@ -182,6 +218,7 @@ class GANTrainer:
                     "family": self.cfg.family,
                     "epoch": self.epoch,
                     "generator": self.G.state_dict(),
+                    "classes": self.classes,
                 }
                 save_checkpoint(self.checkpoint_dir / f"epoch_{self.epoch:03d}.pt", snapshot)
         return TrainResult(self.last_checkpoint, self.epoch, self.step, time.perf_counter() - started, self.history)
