@@ -33,6 +33,15 @@ HEADLINE = (
     "fid",
     "kid",
     "c2st_auc",
+    "conditional_accuracy",
+    "intra_fid",
+    "test_bpd",
+    "repair_mse_vae",
+    "repair_mse_mean_fill",
+    "l1_ab",
+    "l1_ab_identity",
+    "kid_b",
+    "kid_b_identity",
     "ap_in",
     "ap_cross",
     "auc_cross",
@@ -174,7 +183,8 @@ def models(
         table.add_column(col)
     for row in registry.summary(client):
         aliases = ", ".join(f"@{a}=v{v}" for a, v in sorted(row["aliases"].items()))
-        metrics = "  ".join(f"{k} {row['metrics'][k]:.4g}" for k in HEADLINE[:7] if k in row["metrics"])
+        shown = [k for k in HEADLINE if k in row["metrics"] and k != "onnx_parity"][:5]
+        metrics = "  ".join(f"{k} {row['metrics'][k]:.4g}" for k in shown)
         table.add_row(row["name"], str(row["versions"]), aliases, row["data_md5"][:12], metrics or "—")
     out.print(table)
 
@@ -200,6 +210,9 @@ def generate(
     n: int = typer.Option(64, "-n", min=1, max=4096, help="How many images."),
     output: Path = typer.Option(Path("grid.png"), "-o", "--output", help="PNG grid to write."),
     seed: int = typer.Option(0, "--seed", help="Seed of the latents (numpy)."),
+    label: int | None = typer.Option(
+        None, "--label", help="Class to draw (conditional models, e.g. cgan); default: one row per class."
+    ),
     root: Path | None = ROOT,
 ) -> None:
     """Sample a grid with onnxruntime only (no torch), from the registry or a pulled model."""
@@ -208,17 +221,25 @@ def generate(
     from components.images import save_png
     from components.serving import generate_grid
 
+    def draw(path) -> object:
+        try:
+            return generate_grid(path, n, seed, label)
+        except ValueError as exc:
+            err.print(f"[bold red]error:[/] {exc}", highlight=False)
+            raise typer.Exit(2) from None
+
     if ref.endswith(".onnx"):
-        picture = generate_grid(ref, n, seed)
+        picture = draw(ref)
     else:
         from components.registry.pull import pull as pull_model
 
         ws = _workspace(root)
         with tempfile.TemporaryDirectory() as tmp:
             path, _ = pull_model(_client(ws), ref, Path(tmp) / "model")
-            picture = generate_grid(path, n, seed)
+            picture = draw(path)
     save_png(picture, output, scale=2)
-    out.print(f"{n} samples from {ref} (seed {seed}) → {output}")
+    what = f"class {label}" if label is not None else "samples"
+    out.print(f"{n} {what} from {ref} (seed {seed}) → {output}")
 
 
 @app.command()
@@ -265,6 +286,105 @@ def detect(
     for image, p in zip(images, probabilities, strict=True):
         verdict = "generated" if p > 0.5 else "real"
         typer.echo(f"{image}\t{p:.4f}\t{verdict}")  # plain, tab-separated: easy to pipe into other tools
+
+
+@app.command()
+def repair(
+    ref: str = typer.Argument(..., help="NAME@ALIAS, NAME/VERSION, or a folder with model.onnx + encoder.onnx (a VAE)"),
+    image: Path = typer.Argument(..., help="Image to repair (PNG, JPEG); grey, resized to the model's 28×28."),
+    mask: str = typer.Option(
+        ..., "--mask", help="Box to fill, x0,y0,x1,y1 in pixels of the 28×28 image (x = column; x1, y1 exclusive)."
+    ),
+    output: Path = typer.Option(Path("repaired.png"), "-o", "--output", help="PNG of the repaired image."),
+    panel: Path | None = typer.Option(None, "--panel", help="Also write a before / masked / after strip (PNG)."),
+    steps: int = typer.Option(20, "--steps", min=1, max=1000, help="Encode–decode rounds of the repair."),
+    root: Path | None = ROOT,
+) -> None:
+    """Fill a masked box of an image with a VAE (onnxruntime only, no torch): the same algorithm as its evaluation."""
+    import tempfile
+
+    from components.evaluation.repair import MaskError, box_mask, masked_view, parse_box
+    from components.images import grid, save_png, to_uint8
+    from components.serving import repair as run_repair
+
+    try:
+        box = parse_box(mask, (28, 28))
+    except MaskError as exc:
+        raise typer.BadParameter(str(exc), param_hint="'--mask'") from None
+    if not image.is_file():
+        err.print(f"[bold red]error:[/] no such image file: {image}", highlight=False)
+        raise typer.Exit(2)
+
+    def fill(folder: Path):
+        missing = [name for name in ("model.onnx", "encoder.onnx") if not (folder / name).is_file()]
+        if missing:
+            names = ", ".join(missing)
+            err.print(f"[bold red]error:[/] {ref} is not a VAE: {names} missing in {folder}", highlight=False)
+            raise typer.Exit(2)
+        return run_repair(folder / "model.onnx", folder / "encoder.onnx", [image], box, steps=steps)
+
+    if Path(ref).is_dir():
+        repaired = fill(Path(ref))
+    else:
+        from components.registry.pull import pull as pull_model
+
+        with tempfile.TemporaryDirectory() as tmp:
+            path, _ = pull_model(_client(_workspace(root)), ref, Path(tmp) / "model")
+            repaired = fill(path.parent)
+    save_png(to_uint8(repaired)[0, ..., 0], output)
+    out.print(f"{image} repaired in box {mask} by {ref} → {output}")
+    if panel is not None:
+        import numpy as np
+
+        from components.serving import load_images
+
+        before = load_images([image], (28, 28))
+        strip = np.concatenate([before, masked_view(before, box_mask(box)), repaired])
+        save_png(grid(to_uint8(strip), ncol=3), panel, scale=4)
+        out.print(f"before / masked / after → {panel}")
+
+
+@app.command()
+def translate(
+    ref: str = typer.Argument(..., help="NAME@ALIAS, NAME/VERSION, or a folder holding model.onnx + reverse.onnx"),
+    image: Path = typer.Argument(..., help="Input image (PNG, JPEG; RGBA is composited on white, resized to 64×64)."),
+    output: Path = typer.Option(Path("translated.png"), "-o", "--output", help="PNG to write (64×64 RGB)."),
+    reverse: bool = typer.Option(False, "--reverse", help="Translate B → A (reverse.onnx) instead of A → B."),
+    root: Path | None = ROOT,
+) -> None:
+    """Translate an image with a registered CycleGAN (onnxruntime only, no torch): Google → Twitter emoji style,
+    or back with --reverse."""
+    import tempfile
+
+    from PIL import UnidentifiedImageError
+
+    from components.images import save_png
+    from components.serving import translate as run_translator
+
+    if not image.is_file():
+        err.print(f"[bold red]error:[/] no such image file: {image}")
+        raise typer.Exit(2)
+    graph = "reverse.onnx" if reverse else "model.onnx"
+    with tempfile.TemporaryDirectory() as tmp:
+        if Path(ref).is_dir():
+            folder = Path(ref)
+        else:
+            from components.registry.pull import pull as pull_model
+
+            folder = pull_model(_client(_workspace(root)), ref, Path(tmp) / "model")[0].parent
+        if not (folder / graph).is_file():
+            err.print(f"[bold red]error:[/] {ref} has no {graph}: not a GenForge CycleGAN (model.onnx + reverse.onnx)")
+            raise typer.Exit(2)
+        try:
+            translated = run_translator(folder / graph, [image])[0]
+        except UnidentifiedImageError:
+            err.print(f"[bold red]error:[/] {image} is not an image PIL can read (PNG, JPEG, …)")
+            raise typer.Exit(2) from None
+        except ValueError as exc:
+            err.print(f"[bold red]error:[/] {ref}: {exc}")
+            raise typer.Exit(2) from None
+    save_png(translated, output)
+    out.print(f"{image} → {output} ({'B → A, reverse.onnx' if reverse else 'A → B, model.onnx'} of {ref})")
 
 
 @app.command()

@@ -35,11 +35,17 @@ def train_key(cfg: PipelineConfig, data: DataRef, ws: Workspace, sources: Source
     return _key("train", data.dataset_md5, cfg.section_hash(*sections), code_version(), ws.tracking_uri, source)
 
 
-def _after_train_key(step: str, section: str):
-    """Cache key of a step that reads a trained model plus one config section (the task name is in the key)."""
+def eval_sections(cfg: PipelineConfig) -> tuple[str, ...]:
+    """The config sections the evaluate step reads: `evaluation`, plus a family's own (a VAE's `repair`)."""
+    return getattr(families.get(cfg.family), "EVAL_SECTIONS", ("evaluation",))
+
+
+def _after_train_key(step: str, sections):
+    """Cache key of a step that reads a trained model plus some config sections (the task name is in the key)."""
 
     def key_fn(context: TaskRunContext, params: dict) -> str:
-        return _key(step, params["run"].train_key, params["cfg"].section_hash(section), code_version())
+        names = sections(params["cfg"]) if callable(sections) else sections
+        return _key(step, params["run"].train_key, params["cfg"].section_hash(*names), code_version())
 
     return key_fn
 
@@ -119,14 +125,14 @@ def train_step(
             resume=resume,
         )
         step.log_metrics({"train_seconds": result.seconds, "epochs_done": result.epochs_done, "steps": result.steps})
-        if result.history and "d_loss" in result.history[0]:
+        if result.history:
             step.log_artifact(loss_curves(result.history, result.checkpoint.parent / "loss_curves.png"))
         for checkpoint in sorted(result.checkpoint.parent.glob("*.pt")):
             step.log_artifact(checkpoint, "checkpoint")
         return RunRef(step.run_id, str(result.checkpoint), cfg.config_hash, key)
 
 
-@task(name="evaluate", cache_key_fn=_after_train_key("evaluate", "evaluation"), persist_result=True)
+@task(name="evaluate", cache_key_fn=_after_train_key("evaluate", eval_sections), persist_result=True)
 def evaluate_step(
     root: str, cfg: PipelineConfig, data: DataRef, run: RunRef, experiment: str, parent: str
 ) -> EvalReport:
@@ -135,7 +141,7 @@ def evaluate_step(
 
     ws, client = _open(root)
     family = families.get(cfg.family)
-    out = ws.state_dir / "evaluations" / _key(run.train_key, cfg.section_hash("evaluation"))
+    out = ws.state_dir / "evaluations" / _key(run.train_key, cfg.section_hash(*eval_sections(cfg)))
     out.mkdir(parents=True, exist_ok=True)
     with tracking.run(client, experiment, "evaluate", parent, {"genforge.step": "evaluate"}) as step:
         step.log_params({"evaluation": cfg.evaluation.model_dump()})
@@ -159,7 +165,7 @@ def evaluate_step(
         return EvalReport(result.metrics, result.ci, artifacts, step.run_id)
 
 
-@task(name="export", cache_key_fn=_after_train_key("export", "export"), persist_result=True)
+@task(name="export", cache_key_fn=_after_train_key("export", ("export",)), persist_result=True)
 def export_step(root: str, cfg: PipelineConfig, run: RunRef, experiment: str, parent: str) -> ExportRef:
     """Every graph of the family to ONNX with parity checked: the sampling graph is the logged MLflow model
     (model.onnx); the family's other graphs (a VAE's encoder, a CycleGAN's reverse generator) and files (a
@@ -226,7 +232,7 @@ def promote_step(
 
     ws, client = _open(root)
     name = cfg.model_name
-    run_key = _key("promote", run.train_key, cfg.section_hash("evaluation"), cfg.section_hash("export"))
+    run_key = _key("promote", run.train_key, cfg.section_hash(*eval_sections(cfg)), cfg.section_hash("export"))
     with tracking.run(client, experiment, "promote", parent, {"genforge.step": "promote"}) as step:
         existing = registry.find_version(client, name, run_key)
         if existing is not None:

@@ -23,6 +23,10 @@ HEADLINE = (
     "memorised_fraction",
     "exact_copy_fraction",
     "near_copy_fraction",
+    "conditional_accuracy",
+    "conditional_accuracy_ceiling",
+    "intra_fid",
+    "intra_fid_real_floor",
     "ap_in",
     "ap_cross",
     "auc_cross",
@@ -31,14 +35,18 @@ HEADLINE = (
 )
 
 
+NOT_LOSSES = {"step", "epoch", "img_per_s", "d_real", "d_fake", "lr"}
+
+
 def loss_curves(history: list[dict], path: Path) -> Path:
+    """Every loss the trainer logged (d_loss and g_loss of a GAN, the ELBO terms of a VAE, …) against the step."""
     fig, ax = plt.subplots(figsize=(7, 3.5))
     steps = [row["step"] for row in history]
-    for key in ("d_loss", "g_loss"):
+    for key in [k for k in history[0] if k not in NOT_LOSSES]:
         ax.plot(steps, [row[key] for row in history], label=key)
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
-    ax.set_title("GAN losses")
+    ax.set_title("training losses")
     ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()

@@ -12,14 +12,17 @@ from components.evaluation.report import markdown
 from components.registry.registry import champion, resolve
 from mlflow import MlflowClient
 
-# (run tag holding the run id, artifact in that run, file name in the report)
-PICTURES = (
-    ("genforge.eval_run_id", "samples.png", "samples.png"),
-    ("genforge.eval_run_id", "examples.png", "examples.png"),
-    ("genforge.eval_run_id", "memorisation.png", "memorisation.png"),
-    ("genforge.eval_run_id", "roc.png", "roc.png"),
-    ("genforge.train_run_id", "loss_curves.png", "loss_curves.png"),
-)
+# Pictures of the train run shown in every report (the evaluate run's pictures are all shown: each family logs its
+# own — class grid, reconstructions and repairs, translation triplets, ROC).
+TRAIN_PICTURES = ("loss_curves.png",)
+
+
+def _eval_pictures(client: MlflowClient, run_id: str | None) -> list[str]:
+    """The evaluate run's PNGs: samples first, the ROC last, the family's own pictures between."""
+    if not run_id:
+        return []
+    names = [a.path for a in client.list_artifacts(run_id) if not a.is_dir and a.path.endswith(".png")]
+    return sorted(names, key=lambda n: (n != "samples.png", n == "roc.png", n))
 
 
 def _fetch(run_id: str | None, artifact: str, target: Path) -> bool:
@@ -43,13 +46,16 @@ def build(client: MlflowClient, ref: str, out_dir: Path, against: str | None = N
         other = resolve(client, f"{this.name}/{previous.version}") if previous else None
     out_dir.mkdir(parents=True, exist_ok=True)
     pictures = []
-    for tag, artifact, name in PICTURES:
-        if _fetch(this.version.tags.get(tag), artifact, out_dir / f"challenger_{name}"):
+    eval_run = this.version.tags.get("genforge.eval_run_id")
+    wanted = [(eval_run, name) for name in _eval_pictures(client, eval_run)]
+    wanted += [(this.version.tags.get("genforge.train_run_id"), name) for name in TRAIN_PICTURES]
+    for run_id, name in wanted:
+        if _fetch(run_id, name, out_dir / f"challenger_{name}"):
             pictures.append(f"challenger_{name}")
         if (
             name == "samples.png"
             and other
-            and _fetch(other.version.tags.get(tag), artifact, out_dir / "champion_samples.png")
+            and _fetch(other.version.tags.get("genforge.eval_run_id"), name, out_dir / "champion_samples.png")
         ):
             pictures.append("champion_samples.png")
     tags = this.version.tags
