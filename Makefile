@@ -24,13 +24,14 @@ data: $(STAMP)
 	  echo "installing Debian's dataset-fashion-mnist"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq dataset-fashion-mnist; fi
 	$(BIN)/genforge data fetch
-	@$(BIN)/genforge data status >/dev/null 2>&1 || $(BIN)/genforge data build
+	@$(BIN)/genforge data status --dataset fashion-mnist >/dev/null 2>&1 || $(BIN)/genforge data build
 
 # Emoji Google → Twitter (CycleGAN): `npm pack`s emoji-datasource-{google,twitter}@16.0.0 into .genforge/raw/emoji
 # (sha256-checked; Noto images Apache-2.0, Twemoji CC-BY-4.0), or reads $$GENFORGE_EMOJI_DIR/{google,twitter}.
 .PHONY: data-emoji
 data-emoji: $(STAMP)
-	$(BIN)/genforge data build --config configs/cyclegan-emoji.yaml
+	@$(BIN)/genforge data status --dataset emoji-google2twitter >/dev/null 2>&1 || \
+	  $(BIN)/genforge data build --config configs/cyclegan-emoji.yaml
 
 run: data
 	$(BIN)/genforge run $(CONFIG)

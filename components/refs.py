@@ -10,11 +10,11 @@ class DataRef:
     path: str
     """Materialised dataset folder, e.g. <root>/data/fashion-mnist."""
     dvc_md5: str
-    """md5 of the data/ directory as pinned by data.dvc."""
+    """md5 of the dataset's folder as pinned by its DVC pointer, data/<dataset>.dvc."""
     dataset_md5: str
-    """md5 of this dataset's files alone: stays put when another dataset under data/ changes."""
+    """md5 of this dataset's files (content only, independent of DVC): the key of every cache."""
     rev: str
-    """git commit of the workspace (with '-dirty' when data.dvc is uncommitted)."""
+    """git commit of the workspace (with '-dirty' when the dataset's pointer is uncommitted)."""
 
 
 @dataclass(frozen=True)

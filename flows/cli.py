@@ -97,7 +97,7 @@ def _print_summary(s: dict) -> None:
         out.print(f"  • {reason}")
     out.print(f"registered model : [bold]{s['model']}[/] version {s['version']} (aliases: {s['aliases'] or 'none'})")
     out.print(f"sample grid      : {s['sample_grid']}")
-    out.print(f"data version     : {s['data']['dvc_md5']} (data.dvc)")
+    out.print(f"data version     : {s['data']['dvc_md5']} (data/{Path(s['data']['path']).name}.dvc)")
     out.print(f"dashboard        : genforge ui   → experiment '{s['experiment']}', run {s['pipeline_run_id']}")
     out.print(f"pull the champion: genforge pull {s['model']}@champion -o models/{s['model']}")
 
@@ -131,27 +131,39 @@ def data_build(
     ws = _workspace(root)
     cfg = load_config(ws.root / config if not config.is_absolute() else config)
     ref = prepare(ws.root, cfg.data, rebuild=True, dataset=cfg.dataset)
-    out.print(f"data/ versioned: md5 {ref.dvc_md5} (data.dvc), {cfg.dataset} files md5 {ref.dataset_md5}")
-    out.print("commit data.dvc to pin this version: git add data.dvc && git commit -m 'data: …'")
+    out.print(f"data/{cfg.dataset} versioned: md5 {ref.dvc_md5} (data/{cfg.dataset}.dvc), content {ref.dataset_md5}")
+    out.print(f"commit it to pin this version: git add data/{cfg.dataset}.dvc && git commit -m 'data: …'")
 
 
 @data_app.command("status")
-def data_status(root: Path | None = ROOT) -> None:
-    """Show the pinned data version and whether data/ on disk matches it."""
+def data_status(
+    dataset: str | None = typer.Option(None, "--dataset", help="Check this dataset only (e.g. fashion-mnist)."),
+    root: Path | None = ROOT,
+) -> None:
+    """Show each dataset's pinned version (data/<dataset>.dvc) and whether data/<dataset> on disk matches it."""
     from components.data import versioning
 
     ws = _workspace(root)
-    pinned = versioning.pinned_md5(ws.root)
-    if pinned is None:
-        out.print("data.dvc does not exist yet: run `genforge data build`")
+    datasets = [dataset] if dataset else versioning.pinned_datasets(ws.root)
+    if dataset and versioning.pinned_md5(ws.root, dataset) is None:
+        out.print(f"{dataset} is not versioned yet (no data/{dataset}.dvc): run `genforge data build`")
         raise typer.Exit(1)
-    current = versioning.is_current(ws.root)
-    out.print(
-        f"data.dvc pins {pinned}; data/ on disk is {'current' if current else 'MISSING or CHANGED'} "
-        f"(git {versioning.git_rev(ws.root)})"
-    )
-    if not current:
-        out.print("restore it with `genforge data build` (or `dvc pull` where the remote holds it)")
+    if not datasets:
+        out.print("no dataset is versioned yet (no data/*.dvc): run `genforge data build`")
+        raise typer.Exit(1)
+    stale = []
+    for dataset in datasets:
+        current = versioning.is_current(ws.root, dataset)
+        stale += [] if current else [dataset]
+        out.print(
+            f"data/{dataset}.dvc pins {versioning.pinned_md5(ws.root, dataset)}; data/{dataset} on disk is "
+            f"{'current' if current else 'MISSING or CHANGED'} (git {versioning.git_rev(ws.root, dataset)})"
+        )
+    if stale:
+        out.print(
+            "restore with `genforge data build --config <a config of that dataset>` (or `dvc pull` where the "
+            f"remote holds it): {', '.join(stale)}"
+        )
         raise typer.Exit(1)
 
 

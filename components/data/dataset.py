@@ -1,4 +1,5 @@
-"""The data step: raw source → deterministic shards under data/<dataset>/ → DVC-versioned DataRef."""
+"""The data step: raw source → deterministic shards under data/<dataset>/ → DVC-versioned (data/<dataset>.dvc)
+DataRef."""
 
 from __future__ import annotations
 
@@ -42,22 +43,24 @@ def _builder(dataset: str):
 
 
 def prepare(root: Path, cfg: DataConfig, rebuild: bool = False, dataset: str = "fashion-mnist") -> DataRef:
-    """Make data/<dataset> match its source and data.dvc: reuse it when DVC says data/ is current, else build it,
-    `dvc add` data/ and push. data/ holds every dataset built here; data.dvc pins them together."""
+    """Make data/<dataset> match its source and its pointer data/<dataset>.dvc: reuse it when DVC says it is
+    current, else build it, `dvc add` it and push it."""
     dataset_dir = root / "data" / dataset
-    if rebuild or not dataset_dir.is_dir() or not versioning.is_current(root):
+    if rebuild or not dataset_dir.is_dir() or not versioning.is_current(root, dataset):
         log.info("materialising %s into %s", dataset, dataset_dir)
         _builder(dataset)(root, cfg)
-        pinned_before = versioning.pinned_md5(root)
-        dvc_md5 = versioning.add_and_push(root)
+        pinned_before = versioning.pinned_md5(root, dataset)
+        dvc_md5 = versioning.add_and_push(root, dataset)
         if pinned_before and pinned_before != dvc_md5:
-            log.warning("data version changed: data.dvc now pins %s (was %s); commit data.dvc", dvc_md5, pinned_before)
+            log.warning(
+                "data version changed: data/%s.dvc now pins %s (was %s); commit it", dataset, dvc_md5, pinned_before
+            )
     return current_ref(root, dataset)
 
 
 def current_ref(root: Path, dataset: str = "fashion-mnist") -> DataRef:
     dataset_dir = root / "data" / dataset
-    dvc_md5 = versioning.pinned_md5(root)
+    dvc_md5 = versioning.pinned_md5(root, dataset)
     if dvc_md5 is None or not dataset_dir.is_dir():
-        raise shards.DataMissingError(f"no versioned data in {root}: run `genforge data build`")
-    return DataRef(str(dataset_dir), dvc_md5, shards.dataset_md5(dataset_dir), versioning.git_rev(root))
+        raise shards.DataMissingError(f"no versioned {dataset} data in {root}: run `genforge data build`")
+    return DataRef(str(dataset_dir), dvc_md5, shards.dataset_md5(dataset_dir), versioning.git_rev(root, dataset))

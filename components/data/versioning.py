@@ -1,4 +1,8 @@
-"""DVC versioning of data/: the one module that talks to DVC."""
+"""DVC versioning of the datasets under data/: the one module that talks to DVC.
+
+Each dataset is its own DVC output with its own pointer file, `data/<dataset>.dvc` (what `dvc add
+data/<dataset>` writes), so building or changing one dataset never moves another's pinned version.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,16 @@ from pathlib import Path
 
 import yaml
 
+DEFAULT_DATASET = "fashion-mnist"
+
 
 class VersioningError(RuntimeError):
     """The workspace is not a usable git + DVC repository."""
+
+
+def pointer(root: Path, dataset: str = DEFAULT_DATASET) -> Path:
+    """The DVC pointer file of a dataset: data/<dataset>.dvc."""
+    return Path(root) / "data" / f"{dataset}.dvc"
 
 
 def _repo(root: Path):
@@ -20,45 +31,51 @@ def _repo(root: Path):
     return Repo(str(root))
 
 
-def pinned_md5(root: Path) -> str | None:
-    """The md5 of data/ that data.dvc pins, or None when data/ is not tracked yet."""
-    pointer = root / "data.dvc"
-    if not pointer.is_file():
+def pinned_md5(root: Path, dataset: str = DEFAULT_DATASET) -> str | None:
+    """The md5 of data/<dataset> that its pointer pins, or None when the dataset is not tracked yet."""
+    path = pointer(root, dataset)
+    if not path.is_file():
         return None
-    outs = (yaml.safe_load(pointer.read_text()) or {}).get("outs") or [{}]
+    outs = (yaml.safe_load(path.read_text()) or {}).get("outs") or [{}]
     return outs[0].get("md5")
 
 
-def is_current(root: Path) -> bool:
-    """True when data/ on disk matches what data.dvc pins (DVC's own status check)."""
-    if pinned_md5(root) is None or not (root / "data").is_dir():
+def pinned_datasets(root: Path) -> list[str]:
+    """Every dataset with a pointer under data/."""
+    return sorted(p.name.removesuffix(".dvc") for p in (Path(root) / "data").glob("*.dvc"))
+
+
+def is_current(root: Path, dataset: str = DEFAULT_DATASET) -> bool:
+    """True when data/<dataset> on disk matches what its pointer pins (DVC's own status check)."""
+    if pinned_md5(root, dataset) is None or not (root / "data" / dataset).is_dir():
         return False
     repo = _repo(root)
     try:
-        return not repo.status(targets=[str(root / "data.dvc")])
+        return not repo.status(targets=[str(pointer(root, dataset))])
     finally:
         repo.close()
 
 
-def add_and_push(root: Path) -> str:
-    """`dvc add data` then `dvc push` to the default remote; returns the new pinned md5."""
+def add_and_push(root: Path, dataset: str = DEFAULT_DATASET) -> str:
+    """`dvc add data/<dataset>` then `dvc push` it to the default remote; returns the new pinned md5."""
     repo = _repo(root)
     try:
-        repo.add(str(root / "data"))  # DVC resolves relative paths against the cwd, so pass an absolute one
+        repo.add(str(root / "data" / dataset))  # DVC resolves relative paths against the cwd: pass an absolute one
         if repo.config.get("core", {}).get("remote"):
-            repo.push()
+            repo.push(targets=[str(pointer(root, dataset))])
     finally:
         repo.close()
-    md5 = pinned_md5(root)
-    assert md5 is not None, "dvc add wrote no data.dvc"
+    md5 = pinned_md5(root, dataset)
+    assert md5 is not None, f"dvc add wrote no {pointer(root, dataset)}"
     return md5
 
 
-def git_rev(root: Path) -> str:
-    """The workspace's git commit, with '-dirty' when data.dvc differs from it."""
+def git_rev(root: Path, dataset: str = DEFAULT_DATASET) -> str:
+    """The workspace's git commit, with '-dirty' when the dataset's pointer differs from it."""
+
     def git(*args: str) -> str:
         done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True)
         return done.stdout.strip() if done.returncode == 0 else ""
 
     rev = git("rev-parse", "HEAD") or "uncommitted"
-    return rev + "-dirty" if git("status", "--porcelain", "--", "data.dvc") else rev
+    return rev + "-dirty" if git("status", "--porcelain", "--", f"data/{dataset}.dvc") else rev
