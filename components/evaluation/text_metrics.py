@@ -1,0 +1,235 @@
+"""Text metrics: held-out loss per character, memorisation of the training text, and a text C2ST.
+
+Loss per character (total negative log-likelihood of the held-out text / its number of characters) is what compares
+across tokenizers: per-token loss rewards a tokenizer with longer tokens, per-character loss does not, and a
+character-level model's per-token loss is already per character. nats/char × log2(e) = bits per character.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from scipy import stats
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score, roc_curve
+
+from components.evaluation.c2st import C2STResult
+
+LogitsFn = Callable[[np.ndarray], np.ndarray]  # tokens (B, T) int64 → logits (B, T, V) float
+
+
+# ---- likelihood ------------------------------------------------------------------------------------------------
+
+
+def per_char_nll(total_nats: float, n_chars: int) -> float:
+    """Nats per character of a text whose tokens cost `total_nats` in all."""
+    if n_chars <= 0:
+        raise ValueError("the held-out text is empty: per-character loss needs at least one character")
+    return total_nats / n_chars
+
+
+def perplexity(nats_per_unit: float) -> float:
+    """exp of a mean NLL: per token for token perplexity, per character for character perplexity."""
+    return math.exp(nats_per_unit)
+
+
+def sequence_nll(
+    logits_fn: LogitsFn, ids: Sequence[int], block_size: int, batch_size: int = 32, stride: int | None = None
+) -> tuple[float, int]:
+    """Total NLL (nats) of ids[1:] given what precedes each, and how many tokens that is (len(ids) - 1).
+
+    Windows of block_size + 1 tokens; stride = block_size (default) predicts each token once, with 0 … block_size-1
+    tokens of context (the mean is what nanoGPT's estimate_loss sees); a smaller stride gives every window after the
+    first stride-token predictions with ≥ block_size - stride tokens of context (a tighter, slower estimate).
+    Start the stream with the tokenizer's EOT (`encode_documents`) so the first character is predicted too.
+    `logits_fn` may wrap torch or an onnxruntime session: the loss is computed here, in float64.
+    """
+    ids = np.asarray(ids, dtype=np.int64)
+    stride = stride or block_size
+    if not 1 <= stride <= block_size:
+        raise ValueError(f"stride must be in [1, block_size={block_size}], got {stride}")
+    if len(ids) < 2:
+        raise ValueError("need at least 2 tokens: the first is context only")
+    windows = []  # (start, first target scored in the window, width)
+    start, first = 0, 0
+    while True:
+        windows.append((start, first, min(block_size, len(ids) - 1 - start)))
+        if start + block_size + 1 >= len(ids):
+            break
+        start, first = start + stride, block_size - stride
+    total, count = 0.0, 0
+    full, last = (windows[:-1], windows[-1:]) if windows[-1][2] < block_size else (windows, [])
+    batches = [full[b : b + batch_size] for b in range(0, len(full), batch_size)] + ([last] if last else [])
+    for batch in batches:  # one width per batch: only the last window can be short
+        t = batch[0][2]
+        x = np.stack([ids[s : s + t] for s, _, _ in batch])  # (B, t)
+        y = np.stack([ids[s + 1 : s + t + 1] for s, _, _ in batch])
+        logits = np.asarray(logits_fn(x), dtype=np.float64)  # (B, t, V)
+        peak = logits.max(axis=-1, keepdims=True)
+        logz = np.log(np.exp(logits - peak).sum(axis=-1)) + peak[..., 0]  # (B, t) log-partition
+        nll = logz - np.take_along_axis(logits, y[..., None], axis=-1)[..., 0]
+        for row, (_, f, _) in enumerate(batch):
+            total += float(nll[row, f:].sum())
+            count += t - f
+    return total, count
+
+
+# ---- memorisation ----------------------------------------------------------------------------------------------
+
+_BASE = 0x9E3779B97F4A7C15  # odd 64-bit multiplier; hashes are polynomials in it modulo 2^64 (uint64 wrap-around)
+
+
+def _codes(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+
+
+def _window_hashes(codes: np.ndarray, n: int) -> np.ndarray:
+    """Polynomial hash of every length-n window of `codes` (len - n + 1 values), built by doubling: the hash of a
+    2m-window is hash(first m) · B^m + hash(last m), so any n costs O(len · log n) vector operations."""
+    if n < 1 or n > len(codes):
+        return np.empty(0, dtype=np.uint64)
+    acc, acc_len = None, 0
+    piece, piece_len = codes + np.uint64(1), 1  # +1: a zero code must still count towards the hash
+    remaining = n
+    while True:
+        if remaining & 1:  # append this power-of-two piece to the right of what is accumulated
+            if acc is None:
+                acc, acc_len = piece.copy(), piece_len
+            else:
+                count = len(codes) - (acc_len + piece_len) + 1
+                acc = acc[:count] * np.uint64(pow(_BASE, piece_len, 2**64)) + piece[acc_len : acc_len + count]
+                acc_len += piece_len
+        remaining >>= 1
+        if not remaining:
+            return acc[: len(codes) - n + 1]
+        count = len(piece) - piece_len
+        piece = piece[:count] * np.uint64(pow(_BASE, piece_len, 2**64)) + piece[piece_len : piece_len + count]
+        piece_len *= 2
+
+
+class CopyIndex:
+    """The training text, indexed for "is this generated substring in it verbatim?" questions.
+
+    Substrings are compared by 64-bit rolling hashes of all training windows of a length (numpy, no Python loop over
+    the training text); every longest-copy answer is confirmed with an exact `str` search, so a hash collision never
+    reports a copy that is not there (the n-gram share is hash-only: ~|train|/2^64 false matches per n-gram).
+    """
+
+    def __init__(self, training_text: str):
+        self.text = training_text
+        self._codes = _codes(training_text)
+        self._ngrams: dict[int, np.ndarray] = {}
+
+    def _sorted_hashes(self, n: int) -> np.ndarray:
+        if n not in self._ngrams:  # kept: the n-gram share asks for the same n for every batch of samples
+            self._ngrams[n] = np.sort(_window_hashes(self._codes, n))
+        return self._ngrams[n]
+
+    def _hits(self, samples: list[str], n: int) -> list[np.ndarray]:
+        """Per sample, the start positions of its length-n windows whose hash occurs among the training windows'.
+
+        One pass over the training hashes: a 2^22-bit table of the wanted hashes' low bits throws out almost every
+        training window in one gather; the few left are matched exactly against the sorted wanted hashes.
+        """
+        hashes = [_window_hashes(_codes(s), n) for s in samples]
+        if not any(len(h) for h in hashes):
+            return [np.empty(0, dtype=np.int64) for _ in samples]
+        wanted = np.sort(np.concatenate(hashes))
+        table = np.zeros(1 << 22, dtype=bool)
+        mask = np.uint64((1 << 22) - 1)
+        table[(wanted & mask).astype(np.int64)] = True
+        train = _window_hashes(self._codes, n)
+        candidates = train[table[(train & mask).astype(np.int64)]]
+        at = np.minimum(np.searchsorted(wanted, candidates), len(wanted) - 1)
+        found = np.unique(candidates[wanted[at] == candidates])
+        return [np.flatnonzero(np.isin(h, found)) for h in hashes]
+
+    def longest_copied(self, samples: Sequence[str]) -> list[int]:
+        """Per sample, the length of its longest substring found verbatim in the training text (0: not even one
+        character).
+
+        Doubling: one pass per length 1, 2, 4, … (all samples together) finds, for each sample, the largest power of
+        two m with a copied m-window. Its answer lies in [m, 2m), and the longest copy starts where an m-window is
+        copied, so exact `in` searches extend only from those starts.
+        """
+        samples = list(samples)
+        best = [0] * len(samples)
+        starts = [np.empty(0, dtype=np.int64) for _ in samples]
+        window = [0] * len(samples)
+        active, n = [i for i, s in enumerate(samples) if s], 1
+        while active:
+            hits = self._hits([samples[i] for i in active], n)
+            still = []
+            for i, h in zip(active, hits, strict=True):
+                if len(h):
+                    starts[i], window[i] = h, n
+                    if 2 * n <= len(samples[i]):
+                        still.append(i)
+            active, n = still, 2 * n
+        for i, sample in enumerate(samples):
+            m = window[i]
+            for start in starts[i]:  # greedy extension: only ever tries to beat the best so far
+                if best[i] < m and sample[start : start + m] in self.text:  # exact: a hash match may collide
+                    best[i] = m
+                length = best[i] + 1
+                while start + length <= len(sample) and sample[start : start + length] in self.text:
+                    best[i] = length
+                    length += 1
+        return best
+
+    def copied_ngram_share(self, samples: Sequence[str], n: int = 8) -> float:
+        """Share of all character n-grams of the samples that occur verbatim in the training text. n = 8: shorter
+        n-grams are mostly common words and phrases (high share for any fluent text), longer ones mostly unique."""
+        hashes = [_window_hashes(_codes(s), n) for s in samples]
+        hashes = [h for h in hashes if len(h)]
+        if not hashes:
+            raise ValueError(f"no sample is at least {n} characters long")
+        generated = np.concatenate(hashes)
+        train = self._sorted_hashes(n)
+        at = np.minimum(np.searchsorted(train, generated), len(train) - 1)
+        return float((train[at] == generated).mean())
+
+
+# ---- text C2ST -------------------------------------------------------------------------------------------------
+
+
+def text_c2st(
+    real: Sequence[str],
+    generated: Sequence[str],
+    seed: int = 0,
+    test_fraction: float = 0.3,
+    ngram_range: tuple[int, int] = (1, 4),
+    max_features: int = 50_000,
+) -> C2STResult:
+    """Can a classifier tell real passages from generated ones? Character n-gram TF-IDF (fitted on the training half
+    only) + logistic regression; held-out AUC 0.5 = indistinguishable. The p-value tests held-out accuracy against
+    chance (one-sided binomial), as the image C2ST does. Label 1 = generated."""
+    n = min(len(real), len(generated))
+    if n < 5:
+        raise ValueError(f"the text C2ST needs at least 5 passages per side, got {len(real)} real, {len(generated)}")
+    texts = list(real[:n]) + list(generated[:n])
+    y = np.array([0] * n + [1] * n)
+    order = np.random.default_rng(seed).permutation(2 * n)
+    n_test = max(2, int(round(2 * n * test_fraction)))
+    test, train = order[:n_test], order[n_test:]
+    if len(set(y[train])) < 2 or len(set(y[test])) < 2:
+        raise ValueError("too few passages: a split holds only one class; give more passages")
+    vectorizer = TfidfVectorizer(analyzer="char", ngram_range=ngram_range, max_features=max_features, sublinear_tf=True)
+    x_train = vectorizer.fit_transform([texts[i] for i in train])
+    x_test = vectorizer.transform([texts[i] for i in test])
+    clf = LogisticRegression(C=1.0, max_iter=2000, random_state=seed).fit(x_train, y[train])
+    score = clf.decision_function(x_test)  # log-odds of "generated"
+    truth = y[test]
+    correct = int(((score > 0).astype(int) == truth).sum())
+    fpr, tpr, _ = roc_curve(truth, score)
+    return C2STResult(
+        auc=float(roc_auc_score(truth, score)),
+        accuracy=correct / n_test,
+        p_value=float(stats.binomtest(correct, n_test, 0.5, alternative="greater").pvalue),
+        n_test=n_test,
+        fpr=fpr,
+        tpr=tpr,
+    )
