@@ -159,7 +159,7 @@ class CGANConfig(Section):
     d_features: int = Field(64, gt=0)
     num_classes: int = Field(10, gt=1)
     embed_dim: int = Field(50, gt=0)
-    """Size of the generator's label embedding (the discriminator uses a projection, Miyato & Koyama 2018)."""
+    """Size of the generator's label embedding (the discriminator sees a learned 28×28 map of the label)."""
 
 
 class CGANPipelineConfig(PipelineConfig):
@@ -278,9 +278,14 @@ class CycleGANPipelineConfig(PipelineConfig):
     model: CycleGANConfig = CycleGANConfig()
     train: CycleGANTrainConfig = CycleGANTrainConfig()
     promotion: PromotionConfig = PromotionConfig(
-        # Beat doing nothing: closer to the true Twitter counterpart (L1) and to the Twitter style (KID) than the
-        # untranslated Google input is (gain = identity baseline − translation).
-        thresholds={"l1_ab_gain": Bound(min=0.0), "kid_b_gain": Bound(min=0.0), "onnx_parity": Bound(max=1e-4)},
+        # Beat doing nothing: closer to the true Twitter counterpart (L1) and harder to tell from real Twitter (C2ST)
+        # than the untranslated Google input is (gain = identity baseline − translation); KID as a sanity bound.
+        thresholds={
+            "l1_ab_gain": Bound(min=0.0),
+            "c2st_auc_gain": Bound(min=0.0),
+            "kid_b": Bound(max=0.15),
+            "onnx_parity": Bound(max=1e-4),
+        },
         improvement=Improvement(metric="l1_ab", mode="min", significant=False),
     )
 
