@@ -48,6 +48,14 @@ HEADLINE = (
     "onnx_parity",
     "fid_real_floor",
     "evaluator_test_accuracy",
+    "heldout_nats_per_char",
+    "heldout_char_perplexity",
+    "finetune_gain",
+    "forgetting",
+    "accuracy",
+    "f1_macro",
+    "ngram_accuracy",
+    "scratch_accuracy",
 )
 
 
@@ -225,13 +233,33 @@ def generate(
     label: int | None = typer.Option(
         None, "--label", help="Class to draw (conditional models, e.g. cgan); default: one row per class."
     ),
+    prompt: str | None = typer.Option(None, "--prompt", help="Language models: the text to continue."),
+    max_new_tokens: int = typer.Option(200, "--max-new-tokens", min=1, help="Language models: tokens to add."),
+    temperature: float = typer.Option(1.0, "--temperature", min=0.0, help="Language models: 0 = greedy."),
+    top_k: int = typer.Option(200, "--top-k", min=1, help="Language models: sample among the k likeliest tokens."),
     root: Path | None = ROOT,
 ) -> None:
-    """Sample a grid with onnxruntime only (no torch), from the registry or a pulled model."""
+    """Sample with onnxruntime only (no torch), from the registry, a pulled folder or a .onnx file: a PNG grid of an
+    image generator, or the continuation of --prompt by a language model (printed; its folder holds tokenizer.json)."""
     import tempfile
 
     from components.images import save_png
     from components.serving import generate_grid
+
+    def write(folder: Path) -> bool:
+        """A language model's continuation, printed; False when the folder holds no tokenizer (an image model)."""
+        if not (folder / "tokenizer.json").is_file():
+            return False
+        from components.serving_text import sample
+
+        try:
+            text = sample(folder / "model.onnx", folder / "tokenizer.json", prompt or "", max_new_tokens,
+                          temperature, top_k, seed)  # fmt: skip
+        except ValueError as exc:
+            err.print(f"[bold red]error:[/] {exc}", highlight=False)
+            raise typer.Exit(2) from None
+        typer.echo((prompt or "") + text)  # plain: generated text must not be read as console markup
+        return True
 
     def draw(path) -> object:
         try:
@@ -240,7 +268,11 @@ def generate(
             err.print(f"[bold red]error:[/] {exc}", highlight=False)
             raise typer.Exit(2) from None
 
-    if ref.endswith(".onnx"):
+    if Path(ref).is_dir():  # a pulled folder
+        if write(Path(ref)):
+            return
+        picture = draw(Path(ref) / "model.onnx")
+    elif ref.endswith(".onnx"):
         picture = draw(ref)
     else:
         from components.registry.pull import pull as pull_model
@@ -248,10 +280,48 @@ def generate(
         ws = _workspace(root)
         with tempfile.TemporaryDirectory() as tmp:
             path, _ = pull_model(_client(ws), ref, Path(tmp) / "model")
+            if write(path.parent):
+                return
             picture = draw(path)
     save_png(picture, output, scale=2)
     what = f"class {label}" if label is not None else "samples"
     out.print(f"{n} {what} from {ref} (seed {seed}) → {output}")
+
+
+@app.command()
+def classify(
+    ref: str = typer.Argument(..., help="NAME@ALIAS, NAME/VERSION, or a pulled folder (model.onnx + tokenizer.json)"),
+    texts: list[str] = typer.Argument(..., help="Texts to classify, e.g. 质量很好"),
+    root: Path | None = ROOT,
+) -> None:
+    """Classify texts with a registered GPT classifier (onnxruntime + tokenizers only, no torch): one line per text,
+    tab-separated: text, predicted class, its probability."""
+    import tempfile
+
+    from components.serving_text import classes
+    from components.serving_text import classify as run_classifier
+
+    def run(folder: Path) -> None:
+        if not (folder / "tokenizer.json").is_file():
+            err.print(f"[bold red]error:[/] {ref} is not a text classifier: no tokenizer.json beside model.onnx")
+            raise typer.Exit(2)
+        try:
+            probabilities = run_classifier(folder / "model.onnx", folder / "tokenizer.json", texts)
+        except ValueError as exc:
+            err.print(f"[bold red]error:[/] {exc}", highlight=False)
+            raise typer.Exit(2) from None
+        names = classes(folder / "model.onnx") or [str(i) for i in range(probabilities.shape[1])]
+        for text, p in zip(texts, probabilities, strict=True):
+            typer.echo(f"{text}\t{names[int(p.argmax())]}\t{p.max():.4f}")
+
+    if Path(ref).is_dir():
+        run(Path(ref))
+        return
+    from components.registry.pull import pull as pull_model
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path, _ = pull_model(_client(_workspace(root)), ref, Path(tmp) / "model")
+        run(path.parent)
 
 
 @app.command()

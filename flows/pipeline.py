@@ -162,6 +162,8 @@ def evaluate_step(
             artifacts["roc"] = str(roc(fpr, tpr, auc, out / "roc.png", title))
         for path in artifacts.values():
             step.log_artifact(path)
+        for name, body in result.extras.get("texts", {}).items():  # a text model's samples, its metrics as JSON
+            step.log_text(body, name)
         return EvalReport(result.metrics, result.ci, artifacts, step.run_id)
 
 
@@ -187,11 +189,18 @@ def export_step(root: str, cfg: PipelineConfig, run: RunRef, experiment: str, pa
     ):
         diffs = {}
         for name, graph in {"model": model, **extra}.items():
-            path = export_onnx(
-                graph, Path(tmp) / f"{name}.onnx", graph.example_inputs(2), graph.input_names, graph.output_name
-            )
-            inputs = graph.example_inputs(cfg.export.parity_batch, seed=123)
-            diffs[name] = parity(graph, path, inputs, graph.input_names)
+            # A graph may export and check itself (a language model keeps its sequence axis dynamic too).
+            if hasattr(graph, "export_onnx"):
+                path = graph.export_onnx(Path(tmp) / f"{name}.onnx")
+            else:
+                path = export_onnx(
+                    graph, Path(tmp) / f"{name}.onnx", graph.example_inputs(2), graph.input_names, graph.output_name
+                )
+            if hasattr(graph, "onnx_parity"):
+                diffs[name] = graph.onnx_parity(path, cfg.export)
+            else:
+                inputs = graph.example_inputs(cfg.export.parity_batch, seed=123)
+                diffs[name] = parity(graph, path, inputs, graph.input_names)
         diff = max(diffs.values())
         passed = diff <= cfg.export.parity_atol
         step.log_metrics({"onnx_parity": diff, "onnx_parity_passed": float(passed)})
@@ -307,7 +316,8 @@ def pipeline(
         data = data_step(root_s, cfg, rebuild=rebuild_data)
         parent.log_dataset(data, cfg.dataset)
         parent.set_tags({"genforge.data_md5": data.dvc_md5, "genforge.git_commit": data.rev})
-        sources = sources_step(root_s, cfg) if families.get(cfg.family).needs_sources else None
+        needs = families.get(cfg.family).needs_sources  # a bool, or a function of the config (a fine-tune)
+        sources = sources_step(root_s, cfg) if (needs(cfg) if callable(needs) else needs) else None
         if sources:
             parent.set_tags({"genforge.source_model": sources.model, "genforge.source_version": sources.version})
         run = train_step.with_options(**refresh)(root_s, cfg, data, sources, experiment, parent.run_id, resume)

@@ -39,6 +39,10 @@ def _builder(dataset: str):
         from components.data import emoji
 
         return emoji.build
+    from components.data import text_dataset
+
+    if dataset in text_dataset.PACKAGE_OF:
+        return text_dataset.builder(dataset)
     raise ValueError(f"no builder for dataset {dataset!r}")
 
 

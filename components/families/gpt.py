@@ -1,0 +1,485 @@
+"""GPT: a self-attention language model, pretrained on a corpus or fine-tuned from a registered one.
+
+Pretrain (`sources.model` unset, e.g. configs/gpt-sotu.yaml): a byte-level BPE tokenizer is trained on the train
+split, then a GPT from random weights. Fine-tune (`sources.model: gpt-sotu`, configs/gpt-moby.yaml): the base's
+champion is pulled through the registry (the final weight snapshot of its training run, with the tokenizer and
+architecture it embeds; the base version becomes the train run's genforge.source_* tags), trained further on the new
+corpus — and, for the headline gain, the same architecture is trained from scratch for the same steps on the same
+data. The tokenizer always travels with the model: in every checkpoint, and as tokenizer.json beside model.onnx in
+the registry (its sha256 is recorded in the graph and on the version).
+
+Evaluation: held-out loss per character and perplexity; fixed-seed samples from a fixed prompt (samples.txt);
+memorisation (longest verbatim run in the training text, share of copied character n-grams); a text C2ST (real
+held-out continuations vs the model's continuations of the same prefixes); for a fine-tune, the gain over scratch
+and the forgetting on the base corpus.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+from tokenizers import Tokenizer
+
+from components.config import GPTExportConfig, GPTPipelineConfig
+from components.data.text_dataset import load_documents
+from components.evaluation.result import Evaluation
+from components.evaluation.text_metrics import CopyIndex, perplexity, text_c2st
+from components.export.onnx_lm import export_lm, parity_lm
+from components.models.gpt import GPT, GPTClassifier, GPTConfig
+from components.refs import SourcesRef
+from components.serving_text import sample_ids
+from components.text.tokenizer import BPETokenizer
+from components.training.gan_trainer import TrainResult, pick_device, save_checkpoint
+from components.training.lm_trainer import fit_lm, held_out_nats_per_char
+
+TRAIN_SECTIONS = ("family", "dataset", "seed", "tokenizer", "model", "train", "sources")
+TOKENIZER_FILE = "tokenizer.json"
+
+
+def needs_sources(cfg: GPTPipelineConfig) -> bool:
+    """A fine-tune pulls its base model from the registry; a pretraining run needs nothing."""
+    return cfg.sources.model is not None
+
+
+class RegisteredLM(GPT):
+    """The GPT as the export step sees it: it exports itself with a dynamic sequence axis (the flow's default exporter
+    makes only the batch axis dynamic) and checks parity at several sequence lengths."""
+
+    tokenizer_sha256: str | None = None
+
+    def export_onnx(self, path: Path) -> Path:
+        return export_lm(self, path, self.tokenizer_sha256)
+
+    def onnx_parity(self, path: Path, cfg: GPTExportConfig) -> float:
+        return max(parity_lm(self, path, cfg.parity_seq_lengths, batch=cfg.parity_batch).values())
+
+
+# ---- checkpoints -------------------------------------------------------------------------------------------------
+
+
+def _sha256_text(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def tokenizer_of(state: dict) -> BPETokenizer:
+    return BPETokenizer(Tokenizer.from_str(state["tokenizer"]))
+
+
+def _gpt(state: dict, key: str = "model", cls: type[GPT] = GPT) -> GPT:
+    model = cls(GPTConfig(**state["gpt_config"]))
+    model.load_state_dict(state[key])
+    return model.eval()
+
+
+def _read(checkpoint: str | Path) -> dict:
+    return torch.load(checkpoint, map_location="cpu", weights_only=False)
+
+
+# ---- train -------------------------------------------------------------------------------------------------------
+
+
+def _start(cfg: GPTPipelineConfig, documents: list[str], sources: SourcesRef | None):
+    """(base checkpoint or None, tokenizer, its JSON text, architecture): a base's own, else new ones."""
+    if sources is None:
+        tokenizer = BPETokenizer.train(documents, cfg.tokenizer.vocab_size, cfg.tokenizer.min_frequency)
+        return (
+            None,
+            tokenizer,
+            tokenizer._tok.to_str(),
+            GPTConfig(vocab_size=tokenizer.vocab_size, **cfg.model.model_dump()),
+        )
+    base = _read(sources.train[-1])  # the base's final snapshot
+    if base.get("family") != "gpt" or base.get("kind", "lm") != "lm":
+        raise ValueError(f"{sources.model} v{sources.version} is not a GPT language model: cannot fine-tune it")
+    return base, tokenizer_of(base), base["tokenizer"], GPTConfig(**base["gpt_config"])
+
+
+def train(
+    cfg: GPTPipelineConfig,
+    dataset_dir: Path,
+    checkpoint_dir: Path,
+    sources: SourcesRef | None,
+    on_log: Callable,
+    on_epoch: Callable,
+    resume: bool,
+) -> TrainResult:
+    """Runs are minutes long: `resume` restarts them (snapshots are for the registry, not for resuming)."""
+    started = time.perf_counter()
+    torch.set_num_threads(cfg.train.num_threads)
+    torch.manual_seed(cfg.seed)
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    for old in checkpoint_dir.glob("*.pt"):
+        old.unlink()
+    documents = load_documents(dataset_dir, "train")
+    base, tokenizer, tokenizer_json, gpt_config = _start(cfg, documents, sources)
+    if cfg.task == "classify":
+        return _train_classifier(cfg, dataset_dir, checkpoint_dir, sources, base, tokenizer_json, gpt_config, on_log,
+                                 started)  # fmt: skip
+    device = pick_device(cfg.train.device)
+    ids = np.asarray(tokenizer.encode_documents(documents), dtype=np.int64)
+    model = GPT(gpt_config)
+    if base is not None:
+        model.load_state_dict(base["model"])
+    common = {
+        "family": "gpt",
+        "config": cfg.model_dump(mode="json"),
+        "gpt_config": asdict(gpt_config),
+        "tokenizer": tokenizer_json,
+        "dataset": cfg.dataset,
+        "train_tokens": len(ids),
+        "train_chars": sum(map(len, documents)),
+    }
+
+    def snapshot(k: int, step: int) -> None:
+        state = {**common, "model": {n: p.detach().cpu().clone() for n, p in model.state_dict().items()}, "step": step}
+        save_checkpoint(checkpoint_dir / f"epoch_{k:03d}.pt", state)
+
+    history = fit_lm(model, ids, cfg.train, cfg.seed, on_log, snapshot, device=device)
+    state = {**common, "model": model.cpu().state_dict(), "history": history, "steps": cfg.train.max_steps}
+    state["tokens_seen"] = cfg.train.max_steps * cfg.train.batch_size * gpt_config.block_size
+    state["params"] = model.num_params()
+    if base is not None:
+        state["base"] = base["model"]
+        state["base_dataset"] = base["dataset"]
+        state["sources"] = {"model": sources.model, "version": sources.version, "run_id": sources.run_id}
+        if cfg.train.compare_scratch:
+            torch.manual_seed(cfg.seed)
+            scratch = GPT(gpt_config)
+            fit_lm(scratch, ids, cfg.train, cfg.seed, on_log, prefix="scratch_", device=device)
+            state["scratch"] = scratch.cpu().state_dict()
+    path = checkpoint_dir / "last.pt"
+    save_checkpoint(path, state)
+    return TrainResult(path, 1, cfg.train.max_steps, time.perf_counter() - started, history)
+
+
+# ---- load / export -----------------------------------------------------------------------------------------------
+
+
+def load(checkpoint: str | Path) -> RegisteredLM | RegisteredClassifier:
+    state = _read(checkpoint)
+    if state.get("kind") == "classifier":
+        model = _classifier(state, cls=RegisteredClassifier)
+    else:
+        model = _gpt(state, cls=RegisteredLM)
+    model.tokenizer_sha256 = _sha256_text(state["tokenizer"])
+    return model
+
+
+def extra_files(checkpoint: str | Path, out_dir: Path) -> list[Path]:
+    """tokenizer.json, byte for byte the text whose sha256 the exported graph records."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / TOKENIZER_FILE
+    path.write_bytes(_read(checkpoint)["tokenizer"].encode("utf-8"))
+    return [path]
+
+
+# ---- evaluate ----------------------------------------------------------------------------------------------------
+
+
+def _logits_fn(model: GPT):
+    @torch.no_grad()
+    def fn(x: np.ndarray) -> np.ndarray:
+        return model(torch.from_numpy(np.ascontiguousarray(x))).float().numpy()
+
+    return fn
+
+
+@torch.no_grad()
+def continue_batch(
+    model: GPT, prefixes: np.ndarray, n_tokens: int, temperature: float, top_k: int | None, seed: int
+) -> np.ndarray:
+    """Continue every row of prefixes (N, P) by n_tokens sampled tokens at once → (N, n_tokens)."""
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.from_numpy(np.asarray(prefixes, dtype=np.int64))
+    for _ in range(n_tokens):
+        logits = model(x[:, -model.block_size :])[:, -1].double()
+        if temperature == 0:
+            nxt = logits.argmax(dim=-1, keepdim=True)
+        else:
+            logits = logits / temperature
+            if top_k is not None and top_k < logits.shape[-1]:
+                kth = logits.topk(top_k, dim=-1).values[:, -1:]
+                logits = logits.masked_fill(logits < kth, float("-inf"))
+            nxt = torch.multinomial(logits.softmax(dim=-1), 1, generator=gen)
+        x = torch.cat([x, nxt], dim=1)
+    return x[:, prefixes.shape[1] :].numpy()
+
+
+def evaluate(
+    model: GPT,
+    checkpoint: str | Path,
+    dataset_dir: Path,
+    dataset_md5: str,
+    cfg: GPTPipelineConfig,
+    cache_dir: Path,
+) -> Evaluation:
+    e = cfg.evaluation
+    torch.set_num_threads(cfg.train.num_threads)
+    state = _read(checkpoint)
+    if state.get("kind") == "classifier":
+        return _evaluate_classifier(model.cpu().eval(), state, dataset_dir, cfg)
+    tokenizer = tokenizer_of(state)
+    model = model.cpu().eval()
+    train_docs, held_docs = load_documents(dataset_dir, "train"), load_documents(dataset_dir, "held_out")
+    nll = held_out_nats_per_char(model, held_docs, tokenizer, e.eval_batch_size)
+    held_ids = tokenizer.encode_documents(held_docs)
+    n_chars = sum(map(len, held_docs))
+    metrics = {
+        "heldout_nats_per_char": nll,
+        "heldout_bits_per_char": nll / np.log(2),
+        "heldout_char_perplexity": perplexity(nll),
+        "heldout_token_perplexity": perplexity(nll * n_chars / (len(held_ids) - 1)),
+        "heldout_chars": float(n_chars),
+        "params": float(state["params"]),
+        "train_steps": float(state["steps"]),
+        "tokens_seen": float(state["tokens_seen"]),
+        "chars_per_token": sum(map(len, train_docs)) / max(1, state["train_tokens"] - len(train_docs)),
+    }
+    if "base" in state:  # a fine-tune: gain over scratch, and what it forgot of its base corpus
+        base = _gpt(state, "base")
+        metrics["heldout_nats_per_char_base"] = held_out_nats_per_char(base, held_docs, tokenizer, e.eval_batch_size)
+        if "scratch" in state:
+            scratch = held_out_nats_per_char(_gpt(state, "scratch"), held_docs, tokenizer, e.eval_batch_size)
+            metrics["heldout_nats_per_char_scratch"] = scratch
+            metrics["finetune_gain"] = scratch - nll
+        base_dir = Path(dataset_dir).parent / state["base_dataset"]
+        if (base_dir / "held_out.jsonl").is_file():
+            base_docs = load_documents(base_dir, "held_out")
+            before = held_out_nats_per_char(base, base_docs, tokenizer, e.eval_batch_size)
+            after = held_out_nats_per_char(model, base_docs, tokenizer, e.eval_batch_size)
+            metrics |= {"base_corpus_nats_per_char_before": before, "base_corpus_nats_per_char_after": after}
+            metrics["forgetting"] = after - before
+
+    # Samples at a fixed seed and prompt, through the same loop as the torch-free consumer.
+    prompt_ids = [tokenizer.eot_id] + tokenizer.encode(e.prompt)
+    samples = [
+        tokenizer.decode(
+            sample_ids(
+                _logits_fn(model), prompt_ids, e.sample_tokens, model.block_size, e.temperature, e.top_k,
+                seed=e.seed + i, stop_id=tokenizer.eot_id,
+            )
+        )
+        for i in range(e.num_samples)
+    ]  # fmt: skip
+    texts = {
+        "samples.txt": "".join(
+            f"--- sample {i} (seed {e.seed + i}, prompt {e.prompt!r}) ---\n{e.prompt}{s}\n\n"
+            for i, s in enumerate(samples)
+        )
+    }
+
+    # Memorisation: how much of what it writes is verbatim training text?
+    index = CopyIndex("\n".join(train_docs))
+    longest = index.longest_copied(samples)
+    metrics["memorised_longest_run_max"] = float(max(longest))
+    metrics["memorised_longest_run_mean"] = float(np.mean(longest))
+    try:
+        metrics["copied_ngram_share"] = index.copied_ngram_share(samples, e.memorisation_ngram)
+    except ValueError:  # every sample shorter than n characters
+        pass
+
+    # Text C2ST: the held-out continuation of a prefix vs the model's continuation of the same prefix.
+    p, t = e.c2st_prefix_tokens, e.c2st_tokens
+    room = len(held_ids) - p - t
+    if room > 0:
+        rng = np.random.default_rng(e.seed)
+        n = min(e.c2st_passages, room)
+        starts = np.sort(rng.choice(room, size=n, replace=False))
+        held = np.asarray(held_ids, dtype=np.int64)
+        prefixes = np.stack([held[s : s + p] for s in starts])
+        fake_ids = continue_batch(model, prefixes, t, e.temperature, e.top_k, e.seed)
+        real = [tokenizer.decode(held[s + p : s + p + t].tolist()) for s in starts]
+        fake = [tokenizer.decode(row.tolist()) for row in fake_ids]
+        try:
+            result = text_c2st(real, fake, seed=e.seed)
+            metrics |= {"c2st_auc": result.auc, "c2st_accuracy": result.accuracy, "c2st_p_value": result.p_value}
+            texts["c2st_examples.txt"] = "".join(
+                f"--- prefix: {tokenizer.decode(prefixes[i].tolist())!r}\n[real] {real[i]}\n[generated] {fake[i]}\n\n"
+                for i in range(min(10, n))
+            )
+            roc = (result.fpr, result.tpr, result.auc, "Real vs generated continuations: held-out ROC")
+        except ValueError:
+            roc = None
+    else:
+        roc = None
+    buffer = io.StringIO()
+    json.dump({k: round(v, 6) for k, v in metrics.items()}, buffer, indent=2, sort_keys=True)
+    texts["text_metrics.json"] = buffer.getvalue() + "\n"
+    return Evaluation(metrics, {}, roc=roc, extras={"texts": texts})
+
+
+# ---- classification fine-tune (dataset sentiment-zh) ---------------------------------------------------------------
+
+
+class RegisteredClassifier(GPTClassifier):
+    """The classifier as the export step sees it: (tokens, lengths) → class logits, batch and sequence dynamic."""
+
+    tokenizer_sha256: str | None = None
+
+    def export_onnx(self, path: Path) -> Path:
+        return export_lm(self, path, self.tokenizer_sha256)
+
+    def onnx_parity(self, path: Path, cfg: GPTExportConfig) -> float:
+        return max(parity_lm(self, path, cfg.parity_seq_lengths, batch=cfg.parity_batch).values())
+
+
+def encode_labelled(tokenizer: BPETokenizer, texts: list[str], block_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Texts → right-padded tokens (N, T) and lengths (N,), each text opened by EOT and cut to block_size tokens:
+    exactly what components.serving_text.classify feeds the exported graph."""
+    encoded = [([tokenizer.eot_id] + ids)[:block_size] for ids in tokenizer.encode_batch(texts)]
+    lengths = np.array([len(e) for e in encoded], dtype=np.int64)
+    tokens = np.full((len(encoded), int(lengths.max())), tokenizer.eot_id, dtype=np.int64)
+    for row, e in enumerate(encoded):
+        tokens[row, : len(e)] = e
+    return tokens, lengths
+
+
+def fit_classifier_head(
+    model: GPTClassifier, tokens: np.ndarray, lengths: np.ndarray, labels: np.ndarray, cfg: GPTPipelineConfig,
+    on_log: Callable | None = None, prefix: str = "",
+) -> list[dict]:  # fmt: skip
+    """Fine-tune trunk + head with cross-entropy on seeded random batches (the LM recipe's optimiser and schedule)."""
+    from torch.nn import functional as F
+
+    from components.training.lm_trainer import lr_at, optimizer
+
+    t = cfg.train
+    opt = optimizer(model, t)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    x, n, y = torch.from_numpy(tokens), torch.from_numpy(lengths), torch.from_numpy(labels)
+    history, window = [], []
+    model.train()
+    for step in range(t.max_steps):
+        for group in opt.param_groups:
+            group["lr"] = lr_at(step, t)
+        ix = torch.randint(len(x), (t.batch_size,), generator=gen)
+        width = int(n[ix].max())
+        loss = F.cross_entropy(model(x[ix, :width], n[ix]), y[ix])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), t.grad_clip)
+        opt.step()
+        window.append(loss.item())
+        if (step + 1) % t.log_every == 0 or step + 1 == t.max_steps:
+            row = {"step": step + 1, f"{prefix}loss": float(np.mean(window))}
+            history.append(row)
+            window = []
+            if on_log:
+                on_log(row)
+    return history
+
+
+def _classifier(state: dict, key: str = "classifier", cls: type[GPTClassifier] = GPTClassifier) -> GPTClassifier:
+    model = cls(GPTConfig(**state["gpt_config"]), state["n_classes"], state["pooling"], state["class_names"])
+    model.load_state_dict(state[key])
+    return model.eval()
+
+
+def _train_classifier(cfg, dataset_dir, checkpoint_dir, sources, base, tokenizer_json, gpt_config, on_log, started):
+    from components.data.text_dataset import load_records
+
+    records = load_records(dataset_dir, "train")
+    classes = json.loads((Path(dataset_dir) / "meta.json").read_text()).get("classes") or sorted(
+        {str(r["label"]) for r in records}
+    )
+    tokenizer = BPETokenizer(Tokenizer.from_str(tokenizer_json))
+    tokens, lengths = encode_labelled(tokenizer, [r["text"] for r in records], gpt_config.block_size)
+    labels = np.array([int(r["label"]) for r in records], dtype=np.int64)
+
+    def build() -> GPTClassifier:
+        torch.manual_seed(cfg.seed)
+        return GPTClassifier(gpt_config, len(classes), cfg.classifier.pooling, classes)
+
+    model = build()
+    if base is not None:
+        model.gpt.load_state_dict(base["model"])
+    history = fit_classifier_head(model, tokens, lengths, labels, cfg, on_log)
+    common = {
+        "family": "gpt",
+        "kind": "classifier",
+        "config": cfg.model_dump(mode="json"),
+        "gpt_config": asdict(gpt_config),
+        "tokenizer": tokenizer_json,
+        "dataset": cfg.dataset,
+        "n_classes": len(classes),
+        "pooling": cfg.classifier.pooling,
+        "class_names": classes,
+        "steps": cfg.train.max_steps,
+        "params": sum(p.numel() for p in model.parameters()),
+    }
+    # Two snapshots, like a language model's (the registry's checkpoint contract); the last = the final weights.
+    for k in (1, 2):
+        save_checkpoint(checkpoint_dir / f"epoch_{k:03d}.pt", {**common, "classifier": model.state_dict()})
+    state = {**common, "classifier": model.state_dict(), "history": history}
+    if base is not None:
+        state["sources"] = {"model": sources.model, "version": sources.version, "run_id": sources.run_id}
+        if cfg.train.compare_scratch:
+            scratch = build()
+            fit_classifier_head(scratch, tokens, lengths, labels, cfg, on_log, prefix="scratch_")
+            state["scratch_classifier"] = scratch.state_dict()
+    path = checkpoint_dir / "last.pt"
+    save_checkpoint(path, state)
+    return TrainResult(path, 1, cfg.train.max_steps, time.perf_counter() - started, history)
+
+
+@torch.no_grad()
+def predict_classes(model: GPTClassifier, tokens: np.ndarray, lengths: np.ndarray, batch: int = 256) -> np.ndarray:
+    model.eval()
+    out = []
+    for i in range(0, len(tokens), batch):
+        n = torch.from_numpy(lengths[i : i + batch])
+        out.append(model(torch.from_numpy(tokens[i : i + batch, : int(n.max())]), n).argmax(dim=1).numpy())
+    return np.concatenate(out)
+
+
+def ngram_baseline(
+    train_texts: list[str], train_labels: np.ndarray, test_texts: list[str], ngrams: tuple[int, int], seed: int = 0
+) -> np.ndarray:
+    """Bag of character n-grams (TF-IDF) + logistic regression: the classical baseline's predictions."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    vectorizer = TfidfVectorizer(analyzer="char", ngram_range=tuple(ngrams), sublinear_tf=True)
+    clf = LogisticRegression(max_iter=2000, random_state=seed).fit(vectorizer.fit_transform(train_texts), train_labels)
+    return clf.predict(vectorizer.transform(test_texts))
+
+
+def _scores(prefix: str, truth: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    from sklearn.metrics import f1_score
+
+    return {
+        f"{prefix}accuracy": float((truth == predicted).mean()),
+        f"{prefix}f1_macro": float(f1_score(truth, predicted, average="macro")),
+    }
+
+
+def _evaluate_classifier(model, state, dataset_dir: Path, cfg: GPTPipelineConfig) -> Evaluation:
+    from components.data.text_dataset import load_records
+
+    tokenizer = tokenizer_of(state)
+    train, held = load_records(dataset_dir, "train"), load_records(dataset_dir, "held_out")
+    truth = np.array([int(r["label"]) for r in held], dtype=np.int64)
+    tokens, lengths = encode_labelled(tokenizer, [r["text"] for r in held], model.block_size)
+    metrics = _scores("", truth, predict_classes(model, tokens, lengths))
+    if "scratch_classifier" in state:
+        metrics |= _scores(
+            "scratch_", truth, predict_classes(_classifier(state, "scratch_classifier"), tokens, lengths)
+        )
+    baseline = ngram_baseline(
+        [r["text"] for r in train], np.array([int(r["label"]) for r in train]), [r["text"] for r in held],
+        cfg.classifier.baseline_ngrams, cfg.seed,
+    )  # fmt: skip
+    metrics |= _scores("ngram_", truth, baseline)
+    metrics |= {"n_test": float(len(truth)), "params": float(state["params"]), "train_steps": float(state["steps"])}
+    metrics["accuracy_gain_over_ngram"] = metrics["accuracy"] - metrics["ngram_accuracy"]
+    texts = {"text_metrics.json": json.dumps({k: round(v, 6) for k, v in metrics.items()}, indent=2) + "\n"}
+    return Evaluation(metrics, {}, extras={"texts": texts})

@@ -1,0 +1,89 @@
+"""The GPT family's pieces without the pipeline: the LM trainer overfits a tiny text, and the classification
+fine-tune gets a separable toy task right (as does the bag-of-n-grams baseline), through ONNX and serving too."""
+
+import json
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from components.config import parse_config
+from components.families import gpt
+from components.models.gpt import GPT, GPTConfig
+from components.serving_text import classify
+from components.training.lm_trainer import fit_lm
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_lm_trainer_overfits_a_tiny_text():
+    ids = np.array([i % 11 for i in range(300)], dtype=np.int64)  # a period-11 pattern
+    cfg = parse_config({"family": "gpt", "train": {"max_steps": 150, "batch_size": 8, "warmup_steps": 10,
+                                                   "lr": 3e-3, "log_every": 50}})  # fmt: skip
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=16, block_size=16, n_layer=1, n_head=2, n_embd=32))
+    snapshots = []
+    history = fit_lm(model, ids, cfg.train, seed=0, on_snapshot=lambda k, step: snapshots.append((k, step)))
+    assert history[0]["loss"] > 1.0 and history[-1]["loss"] < 0.1
+    assert snapshots == [(1, 75), (2, 150)]
+
+
+POSITIVE = ["质量很好", "非常满意", "很好用", "推荐购买"]
+NEGATIVE = ["质量很差", "非常失望", "不好用", "不要购买"]
+FILLER = "这个东西我们昨天收到了包装还行物流"
+
+
+def _toy(rng: random.Random, n: int) -> list[dict]:
+    rows = []
+    for i in range(n):
+        label = i % 2
+        core = rng.choice(POSITIVE if label else NEGATIVE)
+        text = "".join(rng.choice(FILLER) for _ in range(rng.randint(2, 6))) + core
+        rows.append({"text": text, "label": label})
+    return rows
+
+
+@pytest.fixture(scope="module")
+def toy_classifier(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("sentiment-zh")
+    rng = random.Random(0)
+    for split, n in (("train", 160), ("held_out", 40)):
+        lines = [json.dumps(r, ensure_ascii=False) for r in _toy(rng, n)]
+        (folder / f"{split}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (folder / "meta.json").write_text(json.dumps({"classes": ["negative", "positive"]}))
+    cfg = parse_config({
+        "family": "gpt", "dataset": "sentiment-zh", "seed": 0,
+        "tokenizer": {"vocab_size": 300},
+        "model": {"block_size": 16, "n_layer": 1, "n_head": 2, "n_embd": 32},
+        "train": {"max_steps": 150, "batch_size": 16, "warmup_steps": 10, "lr": 3e-3, "log_every": 50,
+                  "num_threads": 1},
+    })  # fmt: skip
+    result = gpt.train(cfg, folder, tmp_path_factory.mktemp("ckpt"), None, lambda row: None, None, False)
+    return cfg, folder, result.checkpoint
+
+
+def test_classifier_and_ngram_baseline_get_a_separable_task_right(toy_classifier):
+    cfg, folder, checkpoint = toy_classifier
+    model = gpt.load(checkpoint)
+    assert isinstance(model, gpt.RegisteredClassifier) and model.class_names == ["negative", "positive"]
+    metrics = gpt.evaluate(model, checkpoint, folder, "", cfg, folder).metrics
+    assert metrics["accuracy"] == 1.0 and metrics["f1_macro"] == 1.0
+    assert metrics["ngram_accuracy"] == 1.0 and metrics["ngram_f1_macro"] == 1.0
+    assert metrics["n_test"] == 40
+
+
+def test_exported_classifier_classifies_without_torch_code(toy_classifier, tmp_path):
+    cfg, _, checkpoint = toy_classifier
+    model = gpt.load(checkpoint)
+    path = model.export_onnx(tmp_path / "model.onnx")
+    assert model.onnx_parity(path, cfg.export) < 1e-4
+    (tokenizer,) = gpt.extra_files(checkpoint, tmp_path)
+    p = classify(path, tokenizer, ["质量很好", "质量很差"])
+    assert p.shape == (2, 2) and p[0, 1] > 0.5 and p[1, 0] > 0.5
