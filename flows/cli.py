@@ -105,7 +105,7 @@ def _print_summary(s: dict) -> None:
         out.print(f"  • {reason}")
     out.print(f"registered model : [bold]{s['model']}[/] version {s['version']} (aliases: {s['aliases'] or 'none'})")
     out.print(f"sample grid      : {s['sample_grid']}")
-    out.print(f"data version     : {s['data']['dvc_md5']} (data/{Path(s['data']['path']).name}.dvc)")
+    out.print(f"data version     : {s['data']['dvc_md5']} ({s['data']['pointer']})")
     out.print(f"dashboard        : genforge ui   → experiment '{s['experiment']}', run {s['pipeline_run_id']}")
     out.print(f"pull the champion: genforge pull {s['model']}@champion -o models/{s['model']}")
 
@@ -134,13 +134,15 @@ def data_build(
 ) -> None:
     """Materialise the config's dataset under data/, `dvc add` data/ and `dvc push` it to the default remote."""
     from components.config import load_config
+    from components.data import versioning
     from components.data.dataset import prepare
 
     ws = _workspace(root)
     cfg = load_config(ws.root / config if not config.is_absolute() else config)
     ref = prepare(ws.root, cfg.data, rebuild=True, dataset=cfg.dataset)
-    out.print(f"data/{cfg.dataset} versioned: md5 {ref.dvc_md5} (data/{cfg.dataset}.dvc), content {ref.dataset_md5}")
-    out.print(f"commit it to pin this version: git add data/{cfg.dataset}.dvc && git commit -m 'data: …'")
+    pointer = versioning.pointer(ws.root, cfg.dataset).relative_to(ws.root)
+    out.print(f"data/{cfg.dataset} versioned: md5 {ref.dvc_md5} ({pointer}), content {ref.dataset_md5}")
+    out.print(f"commit it to pin this version: git add {pointer} && git commit -m 'data: …'")
 
 
 @data_app.command("status")
@@ -148,23 +150,25 @@ def data_status(
     dataset: str | None = typer.Option(None, "--dataset", help="Check this dataset only (e.g. fashion-mnist)."),
     root: Path | None = ROOT,
 ) -> None:
-    """Show each dataset's pinned version (data/<dataset>.dvc) and whether data/<dataset> on disk matches it."""
+    """Show each dataset's pinned version (data.dvc, data/<dataset>.dvc) and whether data/ on disk matches it."""
     from components.data import versioning
 
     ws = _workspace(root)
     datasets = [dataset] if dataset else versioning.pinned_datasets(ws.root)
     if dataset and versioning.pinned_md5(ws.root, dataset) is None:
-        out.print(f"{dataset} is not versioned yet (no data/{dataset}.dvc): run `genforge data build`")
+        name = versioning.pointer(ws.root, dataset).relative_to(ws.root)
+        out.print(f"{dataset} is not versioned yet (no {name}): run `genforge data build`")
         raise typer.Exit(1)
     if not datasets:
-        out.print("no dataset is versioned yet (no data/*.dvc): run `genforge data build`")
+        out.print("no dataset is versioned yet (no data.dvc, no data/*.dvc): run `genforge data build`")
         raise typer.Exit(1)
     stale = []
     for dataset in datasets:
         current = versioning.is_current(ws.root, dataset)
         stale += [] if current else [dataset]
         out.print(
-            f"data/{dataset}.dvc pins {versioning.pinned_md5(ws.root, dataset)}; data/{dataset} on disk is "
+            f"{versioning.pointer(ws.root, dataset).relative_to(ws.root)} pins "
+            f"{versioning.pinned_md5(ws.root, dataset)}; data/{dataset} on disk is "
             f"{'current' if current else 'MISSING or CHANGED'} (git {versioning.git_rev(ws.root, dataset)})"
         )
     if stale:

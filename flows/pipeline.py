@@ -326,6 +326,7 @@ def pipeline(
         decision = promote_step(root_s, cfg, data, run, report, export, experiment, parent.run_id, flow_run_id)
         parent.log_metrics({**report.metrics, "onnx_parity": export.parity})
         parent.set_tags({"genforge.decision": decision.action, "genforge.version": decision.version or ""})
+    from components.data import versioning
     from components.registry import registry
 
     aliases = registry.aliases_of(client, cfg.model_name, decision.version) if decision.version else []
@@ -341,5 +342,5 @@ def pipeline(
         "pipeline_run_id": parent.run_id,
         "experiment": cfg.name,
         "tracking_uri": ws.tracking_uri,
-        "data": asdict(data),
+        "data": asdict(data) | {"pointer": str(versioning.pointer(ws.root, cfg.dataset).relative_to(ws.root))},
     }

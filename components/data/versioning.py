@@ -1,7 +1,8 @@
 """DVC versioning of the datasets under data/: the one module that talks to DVC.
 
-Each dataset is its own DVC output with its own pointer file, `data/<dataset>.dvc` (what `dvc add
-data/<dataset>` writes), so building or changing one dataset never moves another's pinned version.
+Each dataset is its own DVC output with its own pointer file, so building or changing one dataset never moves
+another's pinned version: `data.dvc` at the top for Fashion-MNIST (the project's main dataset, where the layout
+puts it), `data/<dataset>.dvc` for the others (where `dvc add data/<dataset>` writes it).
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ class VersioningError(RuntimeError):
 
 
 def pointer(root: Path, dataset: str = DEFAULT_DATASET) -> Path:
-    """The DVC pointer file of a dataset: data/<dataset>.dvc."""
-    return Path(root) / "data" / f"{dataset}.dvc"
+    """The DVC pointer file of a dataset: data.dvc for Fashion-MNIST, data/<dataset>.dvc for the others."""
+    return Path(root) / "data.dvc" if dataset == DEFAULT_DATASET else Path(root) / "data" / f"{dataset}.dvc"
 
 
 def _repo(root: Path):
@@ -41,8 +42,9 @@ def pinned_md5(root: Path, dataset: str = DEFAULT_DATASET) -> str | None:
 
 
 def pinned_datasets(root: Path) -> list[str]:
-    """Every dataset with a pointer under data/."""
-    return sorted(p.name.removesuffix(".dvc") for p in (Path(root) / "data").glob("*.dvc"))
+    """Every dataset with a pointer."""
+    others = [p.name.removesuffix(".dvc") for p in (Path(root) / "data").glob("*.dvc")]
+    return sorted(others + ([DEFAULT_DATASET] if pointer(root).is_file() else []))
 
 
 def is_current(root: Path, dataset: str = DEFAULT_DATASET) -> bool:
@@ -58,11 +60,24 @@ def is_current(root: Path, dataset: str = DEFAULT_DATASET) -> bool:
 
 def add_and_push(root: Path, dataset: str = DEFAULT_DATASET) -> str:
     """`dvc add data/<dataset>` then `dvc push` it to the default remote; returns the new pinned md5."""
+    target, path = root / "data" / dataset, pointer(root, dataset)
+    written = target.with_name(target.name + ".dvc")  # where `dvc add` puts the pointer
+    if path != written:
+        path.unlink(missing_ok=True)  # DVC refuses an output that another pointer already declares
     repo = _repo(root)
     try:
-        repo.add(str(root / "data" / dataset))  # DVC resolves relative paths against the cwd: pass an absolute one
+        repo.add(str(target))  # DVC resolves relative paths against the cwd: pass an absolute one
+    finally:
+        repo.close()
+    if path != written:  # move it where the layout wants it; its out path is relative to the pointer's folder
+        spec = yaml.safe_load(written.read_text())
+        spec["outs"][0]["path"] = target.relative_to(path.parent).as_posix()
+        path.write_text(yaml.safe_dump(spec, sort_keys=False))
+        written.unlink()
+    repo = _repo(root)
+    try:
         if repo.config.get("core", {}).get("remote"):
-            repo.push(targets=[str(pointer(root, dataset))])
+            repo.push(targets=[str(path)])
     finally:
         repo.close()
     md5 = pinned_md5(root, dataset)
@@ -78,4 +93,5 @@ def git_rev(root: Path, dataset: str = DEFAULT_DATASET) -> str:
         return done.stdout.strip() if done.returncode == 0 else ""
 
     rev = git("rev-parse", "HEAD") or "uncommitted"
-    return rev + "-dirty" if git("status", "--porcelain", "--", f"data/{dataset}.dvc") else rev
+    tracked = pointer(root, dataset).relative_to(root).as_posix()
+    return rev + "-dirty" if git("status", "--porcelain", "--", tracked) else rev

@@ -18,7 +18,7 @@ def test_prepare_versions_with_dvc_and_is_idempotent(workspace, digits_source, t
     assert ref.dvc_md5 == versioning.pinned_md5(workspace) and ref.dvc_md5.endswith(".dir")
     assert versioning.is_current(workspace)
     assert any((tmp_path / "dvc-remote").rglob("*")), "dvc push wrote nothing to the remote"
-    pointer = workspace / "data" / "fashion-mnist.dvc"
+    pointer = workspace / "data.dvc"  # Fashion-MNIST's pointer sits at the top, where the layout puts it
     mtime = pointer.stat().st_mtime_ns
     again = prepare(workspace, cfg)
     assert again == ref and pointer.stat().st_mtime_ns == mtime
@@ -30,7 +30,7 @@ def test_prepare_versions_with_dvc_and_is_idempotent(workspace, digits_source, t
 
 def test_not_a_dvc_repo_is_a_clear_error(tmp_path):
     (tmp_path / "data" / "fashion-mnist").mkdir(parents=True)
-    (tmp_path / "data" / "fashion-mnist.dvc").write_text("outs:\n- md5: abc.dir\n  path: fashion-mnist\n")
+    (tmp_path / "data.dvc").write_text("outs:\n- md5: abc.dir\n  path: data/fashion-mnist\n")
     with pytest.raises(versioning.VersioningError, match="dvc init"):
         versioning.is_current(tmp_path)
 
@@ -38,7 +38,7 @@ def test_not_a_dvc_repo_is_a_clear_error(tmp_path):
 @pytest.mark.slow
 @pytest.mark.skipif(not DEBIAN_DIR.is_dir(), reason="Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)")
 def test_rebuilding_from_source_reproduces_the_pinned_data_version(tmp_path):
-    """data/fashion-mnist.dvc on main pins the md5 that a fresh build from the Debian source gives."""
+    """data.dvc on main pins the md5 that a fresh build from the Debian source gives."""
     pinned = versioning.pinned_md5(REPO)
     root = tmp_path / "clone"
     root.mkdir()
@@ -47,8 +47,8 @@ def test_rebuilding_from_source_reproduces_the_pinned_data_version(tmp_path):
     from components.data.dataset import build_fashion_mnist
 
     build_fashion_mnist(root, DataConfig())
-    subprocess.run([sys.executable, "-m", "dvc", "add", "-q", "data/fashion-mnist"], cwd=root, check=True)
-    assert versioning.pinned_md5(root) == pinned
+    assert versioning.add_and_push(root) == pinned  # `dvc add data/fashion-mnist`, pointer moved to data.dvc
+    assert (root / "data.dvc").is_file() and not (root / "data" / "fashion-mnist.dvc").exists()
 
 
 def test_each_dataset_has_its_own_pointer(workspace, digits_source):
@@ -59,6 +59,7 @@ def test_each_dataset_has_its_own_pointer(workspace, digits_source):
     other.mkdir()
     (other / "a.txt").write_text("another dataset\n")
     other_md5 = versioning.add_and_push(workspace, "other")
+    assert (workspace / "data" / "other.dvc").is_file()
     assert versioning.pinned_datasets(workspace) == ["fashion-mnist", "other"]
     assert versioning.pinned_md5(workspace, "fashion-mnist") == ref.dvc_md5 != other_md5
     assert versioning.is_current(workspace, "fashion-mnist") and versioning.is_current(workspace, "other")
