@@ -63,7 +63,10 @@ def test_pyfunc_loads_the_champion_and_predicts_images(first_run):
     import mlflow
 
     ws, *_ = first_run
-    mlflow.set_tracking_uri(f"sqlite:///{ws}/mlflow/mlflow.db")
+    uri = f"sqlite:///{ws}/mlflow/mlflow.db"
+    # Both: other tests' pipelines in this process left MLflow's registry URI on their own stores.
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
     model = mlflow.pyfunc.load_model("models:/dcgan-fashion-mnist@champion")
     out = model.predict(np.random.default_rng(0).standard_normal((4, 16)).astype(np.float32))
     images = np.asarray(out["images"] if isinstance(out, dict) else out)
