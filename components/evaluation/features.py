@@ -49,6 +49,7 @@ def load_or_train(
 ) -> Evaluator:
     """Reuse the evaluator of this data version and settings; train (and cache atomically) only when there is none."""
     path = Path(cache_dir) / f"evaluator-{cache_key(dataset_md5, cfg, seed)}.pt"
+    torch.manual_seed(seed)  # its initial weights must not depend on what ran before in this process
     model = EvaluatorCNN()
     if path.is_file():
         state = torch.load(path, map_location="cpu", weights_only=True)

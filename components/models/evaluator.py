@@ -11,7 +11,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-EVALUATOR_VERSION = "cnn128bn-s2-v3"  # bump when the architecture changes: cached evaluators and features key on it
+EVALUATOR_VERSION = "cnn128bn-s2-v4"  # bump when the architecture or its training changes: caches key on it
+# v4: seeded initial weights (v3 took them from the process RNG, so two processes trained different evaluators)
 
 
 class EvaluatorCNN(nn.Module):

@@ -58,3 +58,21 @@ def test_real_images_score_like_the_floor_and_noise_does_not(dataset):
     assert 0.5 < real.metrics["evaluator_test_accuracy"] <= 1
     assert real.extras["evaluator_cached"] is False and noise.extras["evaluator_cached"] is True
     assert real.pictures["samples"].dtype == np.uint8 and real.roc[2] == real.metrics["c2st_auc"]
+
+
+def test_the_evaluator_does_not_depend_on_what_ran_before(tmp_path):
+    """Same data, config and seed → the same evaluator, whatever the process drew from torch's RNG before."""
+    import torch
+
+    from components.config import EvaluatorConfig
+    from components.evaluation.features import load_or_train
+    from tests.conftest import digits_28
+
+    images, labels = digits_28()
+    train, test = (images[:1000], labels[:1000]), (images[1000:], labels[1000:])
+    cfg = EvaluatorConfig(epochs=1)
+    a = load_or_train(tmp_path / "a", "md5", cfg, 0, train, test)
+    torch.rand(12345)  # another step used the global RNG in between
+    b = load_or_train(tmp_path / "b", "md5", cfg, 0, train, test)
+    for (name, p), q in zip(a.model.state_dict().items(), b.model.state_dict().values(), strict=True):
+        assert torch.equal(p, q), name
