@@ -37,20 +37,33 @@ class DCGANConfig(Section):
     """Discriminator width: channels of its first conv (twice this in the second)."""
 
 
-class TrainConfig(Section):
-    epochs: int = Field(5, gt=0)
-    batch_size: int = Field(128, gt=0)
-    lr: float = Field(2e-4, gt=0)
-    beta1: float = Field(0.5, ge=0, lt=1)
-    beta2: float = Field(0.999, ge=0, lt=1)
-    max_steps: int | None = Field(None, gt=0)
-    """Stop after this many optimiser steps in total (smoke runs); None trains all epochs."""
-    train_subset: int | None = Field(None, gt=0)
-    """Train on the first N training images only (smoke runs)."""
+class RunnerConfig(Section):
+    """Where and how a trainer runs and reports: every family's `train` section has these (none changes results,
+    so the cache keys leave them out)."""
+
     log_every: int = Field(50, gt=0)
     """Steps between logged loss points."""
     device: Literal["auto", "cpu", "cuda"] = "auto"
     num_threads: int = Field(2, gt=0)
+
+
+class EpochTrainConfig(RunnerConfig):
+    """An epoch loop over the training images (the image families)."""
+
+    epochs: int = Field(5, gt=0)
+    batch_size: int = Field(128, gt=0)
+    lr: float = Field(2e-4, gt=0)
+    max_steps: int | None = Field(None, gt=0)
+    """Stop after this many optimiser steps in total (smoke runs); None trains all epochs."""
+    train_subset: int | None = Field(None, gt=0)
+    """Train on the first N training images only (smoke runs)."""
+
+
+class TrainConfig(EpochTrainConfig):
+    """Adam with the DCGAN paper's betas (the GANs)."""
+
+    beta1: float = Field(0.5, ge=0, lt=1)
+    beta2: float = Field(0.999, ge=0, lt=1)
 
 
 class EvaluatorConfig(Section):
@@ -186,15 +199,9 @@ class VAEConfig(Section):
     """Encoder/decoder width: channels at 14×14 (twice this at 7×7)."""
 
 
-class VAETrainConfig(Section):
+class VAETrainConfig(EpochTrainConfig):
     epochs: int = Field(10, gt=0)
-    batch_size: int = Field(128, gt=0)
     lr: float = Field(1e-3, gt=0)
-    max_steps: int | None = Field(None, gt=0)
-    train_subset: int | None = Field(None, gt=0)
-    log_every: int = Field(50, gt=0)
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-    num_threads: int = Field(2, gt=0)
 
 
 class RepairConfig(Section):
@@ -252,22 +259,14 @@ class CycleGANConfig(Section):
     res_blocks: int = Field(6, gt=0)
 
 
-class CycleGANTrainConfig(Section):
+class CycleGANTrainConfig(TrainConfig):
     epochs: int = Field(7, gt=0)
     batch_size: int = Field(8, gt=0)
-    lr: float = Field(2e-4, gt=0)
-    beta1: float = Field(0.5, ge=0, lt=1)
-    beta2: float = Field(0.999, ge=0, lt=1)
     lambda_cycle: float = Field(10.0, ge=0)
     lambda_identity: float = Field(5.0, ge=0)
     """Weight of ‖G_AB(b) − b‖₁ + ‖G_BA(a) − a‖₁ (the paper: half of lambda_cycle); keeps colours where they fit."""
     decay_from: float = Field(0.5, ge=0, le=1)
     """Fraction of the steps after which the learning rate decays linearly to 0 (the paper: halfway)."""
-    max_steps: int | None = Field(None, gt=0)
-    train_subset: int | None = Field(None, gt=0)
-    log_every: int = Field(50, gt=0)
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-    num_threads: int = Field(2, gt=0)
 
 
 class CycleGANPipelineConfig(PipelineConfig):
@@ -306,7 +305,7 @@ class AugmentConfig(Section):
     resize: float = Field(0.3, ge=0, le=1)
 
 
-class DetectorTrainConfig(Section):
+class DetectorTrainConfig(RunnerConfig):
     epochs: int = Field(5, gt=0)
     batch_size: int = Field(128, gt=0)
     lr: float = Field(1e-3, gt=0)
@@ -316,9 +315,6 @@ class DetectorTrainConfig(Section):
     """Real training images (the first N of the train split)."""
     test_fraction: float = Field(0.2, gt=0, lt=1)
     augment: AugmentConfig = AugmentConfig()
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-    num_threads: int = Field(2, gt=0)
-    log_every: int = Field(50, gt=0)
 
 
 class SourcesConfig(Section):
@@ -374,7 +370,7 @@ class TokenizerConfig(Section):
     min_frequency: int = Field(2, gt=0)
 
 
-class GPTTrainConfig(Section):
+class GPTTrainConfig(RunnerConfig):
     max_steps: int = Field(2000, gt=0)
     """Optimiser steps (nanoGPT's iterations)."""
     batch_size: int = Field(12, gt=0)
@@ -391,9 +387,6 @@ class GPTTrainConfig(Section):
     compare_scratch: bool = True
     """Fine-tune only: also train the same architecture from random weights for the same steps on the same data,
     so the evaluation can report the fine-tune gain."""
-    log_every: int = Field(50, gt=0)
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-    num_threads: int = Field(2, gt=0)
 
 
 class GPTSourcesConfig(Section):

@@ -7,7 +7,10 @@ import datetime as dt
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 from rich.console import Console
@@ -69,6 +72,30 @@ def _client(ws: Workspace):
     from components import tracking
 
     return tracking.configure(ws)
+
+
+def _fail(message: str) -> NoReturn:
+    """A user error: one red line on stderr, exit 2."""
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(2)
+
+
+@contextmanager
+def _model(ref: str, root: Path | None) -> Iterator[Path]:
+    """The main ONNX file of a model given as NAME@ALIAS or NAME/VERSION (pulled into a temporary folder,
+    sha256-checked), as a pulled folder, or as a .onnx file. Its other files (encoder.onnx, reverse.onnx,
+    tokenizer.json) lie beside it."""
+    if Path(ref).is_dir():
+        yield Path(ref) / "model.onnx"
+    elif ref.endswith(".onnx"):
+        yield Path(ref)
+    else:
+        import tempfile
+
+        from components.registry.pull import pull as pull_model
+
+        with tempfile.TemporaryDirectory() as tmp:
+            yield pull_model(_client(_workspace(root)), ref, Path(tmp) / "model")[0]
 
 
 @app.command()
@@ -245,48 +272,21 @@ def generate(
 ) -> None:
     """Sample with onnxruntime only (no torch), from the registry, a pulled folder or a .onnx file: a PNG grid of an
     image generator, or the continuation of --prompt by a language model (printed; its folder holds tokenizer.json)."""
-    import tempfile
-
     from components.images import save_png
     from components.serving import generate_grid
 
-    def write(folder: Path) -> bool:
-        """A language model's continuation, printed; False when the folder holds no tokenizer (an image model)."""
-        if not (folder / "tokenizer.json").is_file():
-            return False
-        from components.serving_text import sample
-
+    with _model(ref, root) as path:
+        tokenizer = path.parent / "tokenizer.json"
         try:
-            text = sample(folder / "model.onnx", folder / "tokenizer.json", prompt or "", max_new_tokens,
-                          temperature, top_k, seed)  # fmt: skip
-        except ValueError as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False)
-            raise typer.Exit(2) from None
-        typer.echo((prompt or "") + text)  # plain: generated text must not be read as console markup
-        return True
+            if tokenizer.is_file():  # a language model: print the continuation
+                from components.serving_text import sample
 
-    def draw(path) -> object:
-        try:
-            return generate_grid(path, n, seed, label)
-        except ValueError as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False)
-            raise typer.Exit(2) from None
-
-    if Path(ref).is_dir():  # a pulled folder
-        if write(Path(ref)):
-            return
-        picture = draw(Path(ref) / "model.onnx")
-    elif ref.endswith(".onnx"):
-        picture = draw(ref)
-    else:
-        from components.registry.pull import pull as pull_model
-
-        ws = _workspace(root)
-        with tempfile.TemporaryDirectory() as tmp:
-            path, _ = pull_model(_client(ws), ref, Path(tmp) / "model")
-            if write(path.parent):
+                text = sample(path, tokenizer, prompt or "", max_new_tokens, temperature, top_k, seed)
+                typer.echo((prompt or "") + text)  # plain: generated text must not be read as console markup
                 return
-            picture = draw(path)
+            picture = generate_grid(path, n, seed, label)
+        except ValueError as exc:
+            _fail(str(exc))
     save_png(picture, output, scale=2)
     what = f"class {label}" if label is not None else "samples"
     out.print(f"{n} {what} from {ref} (seed {seed}) → {output}")
@@ -300,32 +300,20 @@ def classify(
 ) -> None:
     """Classify texts with a registered GPT classifier (onnxruntime + tokenizers only, no torch): one line per text,
     tab-separated: text, predicted class, its probability."""
-    import tempfile
-
     from components.serving_text import classes
     from components.serving_text import classify as run_classifier
 
-    def run(folder: Path) -> None:
-        if not (folder / "tokenizer.json").is_file():
-            err.print(f"[bold red]error:[/] {ref} is not a text classifier: no tokenizer.json beside model.onnx")
-            raise typer.Exit(2)
+    with _model(ref, root) as path:
+        tokenizer = path.parent / "tokenizer.json"
+        if not tokenizer.is_file():
+            _fail(f"{ref} is not a text classifier: no tokenizer.json beside model.onnx")
         try:
-            probabilities = run_classifier(folder / "model.onnx", folder / "tokenizer.json", texts)
+            probabilities = run_classifier(path, tokenizer, texts)
         except ValueError as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False)
-            raise typer.Exit(2) from None
-        names = classes(folder / "model.onnx") or [str(i) for i in range(probabilities.shape[1])]
-        for text, p in zip(texts, probabilities, strict=True):
-            typer.echo(f"{text}\t{names[int(p.argmax())]}\t{p.max():.4f}")
-
-    if Path(ref).is_dir():
-        run(Path(ref))
-        return
-    from components.registry.pull import pull as pull_model
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path, _ = pull_model(_client(_workspace(root)), ref, Path(tmp) / "model")
-        run(path.parent)
+            _fail(str(exc))
+        names = classes(path) or [str(i) for i in range(probabilities.shape[1])]
+    for text, p in zip(texts, probabilities, strict=True):
+        typer.echo(f"{text}\t{names[int(p.argmax())]}\t{p.max():.4f}")
 
 
 @app.command()
@@ -353,22 +341,13 @@ def detect(
     root: Path | None = ROOT,
 ) -> None:
     """Print the probability that each image is AI-generated (onnxruntime only, no torch)."""
-    import tempfile
-
     from components.serving import detect as run_detector
 
     missing = [str(p) for p in images if not p.is_file()]
     if missing:
-        err.print(f"[bold red]error:[/] no such image file: {', '.join(missing)}")
-        raise typer.Exit(2)
-    if model.endswith(".onnx"):
-        probabilities = run_detector(model, images)
-    else:
-        from components.registry.pull import pull as pull_model
-
-        with tempfile.TemporaryDirectory() as tmp:
-            path, _ = pull_model(_client(_workspace(root)), model, Path(tmp) / "model")
-            probabilities = run_detector(path, images)
+        _fail(f"no such image file: {', '.join(missing)}")
+    with _model(model, root) as path:
+        probabilities = run_detector(path, images)
     for image, p in zip(images, probabilities, strict=True):
         verdict = "generated" if p > 0.5 else "real"
         typer.echo(f"{image}\t{p:.4f}\t{verdict}")  # plain, tab-separated: easy to pipe into other tools
@@ -387,8 +366,6 @@ def repair(
     root: Path | None = ROOT,
 ) -> None:
     """Fill a masked box of an image with a VAE (onnxruntime only, no torch): the same algorithm as its evaluation."""
-    import tempfile
-
     from components.evaluation.repair import MaskError, box_mask, masked_view, parse_box
     from components.images import grid, save_png, to_uint8
     from components.serving import repair as run_repair
@@ -398,25 +375,13 @@ def repair(
     except MaskError as exc:
         raise typer.BadParameter(str(exc), param_hint="'--mask'") from None
     if not image.is_file():
-        err.print(f"[bold red]error:[/] no such image file: {image}", highlight=False)
-        raise typer.Exit(2)
-
-    def fill(folder: Path):
-        missing = [name for name in ("model.onnx", "encoder.onnx") if not (folder / name).is_file()]
+        _fail(f"no such image file: {image}")
+    with _model(ref, root) as path:
+        encoder = path.parent / "encoder.onnx"
+        missing = [file.name for file in (path, encoder) if not file.is_file()]
         if missing:
-            names = ", ".join(missing)
-            err.print(f"[bold red]error:[/] {ref} is not a VAE: {names} missing in {folder}", highlight=False)
-            raise typer.Exit(2)
-        return run_repair(folder / "model.onnx", folder / "encoder.onnx", [image], box, steps=steps)
-
-    if Path(ref).is_dir():
-        repaired = fill(Path(ref))
-    else:
-        from components.registry.pull import pull as pull_model
-
-        with tempfile.TemporaryDirectory() as tmp:
-            path, _ = pull_model(_client(_workspace(root)), ref, Path(tmp) / "model")
-            repaired = fill(path.parent)
+            _fail(f"{ref} is not a VAE: {', '.join(missing)} missing in {path.parent}")
+        repaired = run_repair(path, encoder, [image], box, steps=steps)
     save_png(to_uint8(repaired)[0, ..., 0], output)
     out.print(f"{image} repaired in box {mask} by {ref} → {output}")
     if panel is not None:
@@ -440,35 +405,23 @@ def translate(
 ) -> None:
     """Translate an image with a registered CycleGAN (onnxruntime only, no torch): Google → Twitter emoji style,
     or back with --reverse."""
-    import tempfile
-
     from PIL import UnidentifiedImageError
 
     from components.images import save_png
     from components.serving import translate as run_translator
 
     if not image.is_file():
-        err.print(f"[bold red]error:[/] no such image file: {image}")
-        raise typer.Exit(2)
+        _fail(f"no such image file: {image}")
     graph = "reverse.onnx" if reverse else "model.onnx"
-    with tempfile.TemporaryDirectory() as tmp:
-        if Path(ref).is_dir():
-            folder = Path(ref)
-        else:
-            from components.registry.pull import pull as pull_model
-
-            folder = pull_model(_client(_workspace(root)), ref, Path(tmp) / "model")[0].parent
-        if not (folder / graph).is_file():
-            err.print(f"[bold red]error:[/] {ref} has no {graph}: not a GenForge CycleGAN (model.onnx + reverse.onnx)")
-            raise typer.Exit(2)
+    with _model(ref, root) as path:
+        if not (path.parent / graph).is_file():
+            _fail(f"{ref} has no {graph}: not a GenForge CycleGAN (model.onnx + reverse.onnx)")
         try:
-            translated = run_translator(folder / graph, [image])[0]
+            translated = run_translator(path.parent / graph, [image])[0]
         except UnidentifiedImageError:
-            err.print(f"[bold red]error:[/] {image} is not an image PIL can read (PNG, JPEG, …)")
-            raise typer.Exit(2) from None
+            _fail(f"{image} is not an image PIL can read (PNG, JPEG, …)")
         except ValueError as exc:
-            err.print(f"[bold red]error:[/] {ref}: {exc}")
-            raise typer.Exit(2) from None
+            _fail(f"{ref}: {exc}")
     save_png(translated, output)
     out.print(f"{image} → {output} ({'B → A, reverse.onnx' if reverse else 'A → B, model.onnx'} of {ref})")
 

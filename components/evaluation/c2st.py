@@ -45,8 +45,13 @@ def c2st(
     model = DetectorCNN(channels=x.shape[1])
     fit_classifier(model, x[train_idx], y[train_idx], epochs, batch_size, lr, seed=seed, label="c2st")
     logits = predict(model, x[test_idx])
-    score = logits[:, 1] - logits[:, 0]  # log-odds of "generated"
-    truth = y[test_idx].numpy()
+    return held_out_result(y[test_idx].numpy(), logits[:, 1] - logits[:, 0])  # log-odds of "generated"
+
+
+def held_out_result(truth: np.ndarray, score: np.ndarray) -> C2STResult:
+    """AUC, accuracy and its one-sided binomial p-value against chance, from held-out labels (1 = generated) and
+    the detector's scores (> 0 means "generated"): shared by the image and the text C2ST."""
+    n_test = len(truth)
     correct = int(((score > 0).astype(int) == truth).sum())
     fpr, tpr, _ = roc_curve(truth, score)
     return C2STResult(

@@ -11,12 +11,10 @@ import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from scipy import stats
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score, roc_curve
 
-from components.evaluation.c2st import C2STResult
+from components.evaluation.c2st import C2STResult, held_out_result
 
 LogitsFn = Callable[[np.ndarray], np.ndarray]  # tokens (B, T) int64 → logits (B, T, V) float
 
@@ -221,15 +219,4 @@ def text_c2st(
     x_train = vectorizer.fit_transform([texts[i] for i in train])
     x_test = vectorizer.transform([texts[i] for i in test])
     clf = LogisticRegression(C=1.0, max_iter=2000, random_state=seed).fit(x_train, y[train])
-    score = clf.decision_function(x_test)  # log-odds of "generated"
-    truth = y[test]
-    correct = int(((score > 0).astype(int) == truth).sum())
-    fpr, tpr, _ = roc_curve(truth, score)
-    return C2STResult(
-        auc=float(roc_auc_score(truth, score)),
-        accuracy=correct / n_test,
-        p_value=float(stats.binomtest(correct, n_test, 0.5, alternative="greater").pvalue),
-        n_test=n_test,
-        fpr=fpr,
-        tpr=tpr,
-    )
+    return held_out_result(y[test], clf.decision_function(x_test))  # log-odds of "generated"
