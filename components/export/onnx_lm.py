@@ -72,3 +72,18 @@ def parity_lm(
         got = sess.run(None, {n: x.numpy() for n, x in zip(model.input_names, inputs, strict=True)})[0]
         result[t] = float(np.abs(got - expected).max()) if got.shape == expected.shape else float("inf")
     return result
+
+
+class SelfExporting:
+    """Mixin for a token model that the export step exports itself (GPT language model, GPT classifier): batch and
+    sequence axes dynamic, parity checked at several sequence lengths (the flow's default exporter makes only the
+    batch axis dynamic). `tokenizer_sha256` is written into the graph's metadata."""
+
+    tokenizer_sha256: str | None = None
+
+    def export_onnx(self, path: Path) -> Path:
+        return export_lm(self, path, self.tokenizer_sha256)
+
+    def onnx_parity(self, path: Path, cfg) -> float:
+        """Max |onnxruntime − torch| over cfg.parity_seq_lengths (cfg: the config's export section)."""
+        return max(parity_lm(self, path, cfg.parity_seq_lengths, batch=cfg.parity_batch).values())

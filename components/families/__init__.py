@@ -7,7 +7,7 @@ the same registered version: a VAE's encoder, a CycleGAN's reverse generator) an
 be a function of the config (a GPT fine-tunes a registered base only when `sources.model` is set); a graph with
 export_onnx(path) and onnx_parity(path, export_cfg) methods exports and checks itself (a language model's sequence
 axis is dynamic too). An evaluation's extras["texts"] ({file name: text}) is logged as text artifacts. Its config
-class goes into components.config.CONFIGS.
+class goes into components.config.CONFIGS. (gpt_classifier.py is not a family: it is gpt's classification half.)
 """
 
 from __future__ import annotations

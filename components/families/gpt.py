@@ -27,12 +27,18 @@ import numpy as np
 import torch
 from tokenizers import Tokenizer
 
-from components.config import GPTExportConfig, GPTPipelineConfig
+from components.config import GPTPipelineConfig
 from components.data.text_dataset import load_documents
 from components.evaluation.result import Evaluation
 from components.evaluation.text_metrics import CopyIndex, perplexity, text_c2st
-from components.export.onnx_lm import export_lm, parity_lm
-from components.models.gpt import GPT, GPTClassifier, GPTConfig
+from components.export.onnx_lm import SelfExporting
+from components.families.gpt_classifier import (
+    RegisteredClassifier,
+    classifier_from_state,
+    evaluate_classifier,
+    train_classifier,
+)
+from components.models.gpt import GPT, GPTConfig
 from components.refs import SourcesRef
 from components.serving_text import sample_ids
 from components.text.tokenizer import BPETokenizer
@@ -48,17 +54,8 @@ def needs_sources(cfg: GPTPipelineConfig) -> bool:
     return cfg.sources.model is not None
 
 
-class RegisteredLM(GPT):
-    """The GPT as the export step sees it: it exports itself with a dynamic sequence axis (the flow's default exporter
-    makes only the batch axis dynamic) and checks parity at several sequence lengths."""
-
-    tokenizer_sha256: str | None = None
-
-    def export_onnx(self, path: Path) -> Path:
-        return export_lm(self, path, self.tokenizer_sha256)
-
-    def onnx_parity(self, path: Path, cfg: GPTExportConfig) -> float:
-        return max(parity_lm(self, path, cfg.parity_seq_lengths, batch=cfg.parity_batch).values())
+class RegisteredLM(SelfExporting, GPT):
+    """The GPT as the export step sees it: it exports itself with a dynamic sequence axis."""
 
 
 # ---- checkpoints -------------------------------------------------------------------------------------------------
@@ -122,7 +119,7 @@ def train(
     documents = load_documents(dataset_dir, "train")
     base, tokenizer, tokenizer_json, gpt_config = _start(cfg, documents, sources)
     if cfg.task == "classify":
-        return _train_classifier(cfg, dataset_dir, checkpoint_dir, sources, base, tokenizer_json, gpt_config, on_log,
+        return train_classifier(cfg, dataset_dir, checkpoint_dir, sources, base, tokenizer_json, gpt_config, on_log,
                                  started)  # fmt: skip
     device = pick_device(cfg.train.device)
     ids = np.asarray(tokenizer.encode_documents(documents), dtype=np.int64)
@@ -167,7 +164,7 @@ def train(
 def load(checkpoint: str | Path) -> RegisteredLM | RegisteredClassifier:
     state = _read(checkpoint)
     if state.get("kind") == "classifier":
-        model = _classifier(state, cls=RegisteredClassifier)
+        model = classifier_from_state(state, cls=RegisteredClassifier)
     else:
         model = _gpt(state, cls=RegisteredLM)
     model.tokenizer_sha256 = _sha256_text(state["tokenizer"])
@@ -226,7 +223,7 @@ def evaluate(
     torch.set_num_threads(cfg.train.num_threads)
     state = _read(checkpoint)
     if state.get("kind") == "classifier":
-        return _evaluate_classifier(model.cpu().eval(), state, dataset_dir, cfg)
+        return evaluate_classifier(model.cpu().eval(), state, dataset_dir, cfg)
     tokenizer = tokenizer_of(state)
     model = model.cpu().eval()
     train_docs, held_docs = load_documents(dataset_dir, "train"), load_documents(dataset_dir, "held_out")
@@ -315,171 +312,3 @@ def evaluate(
     json.dump({k: round(v, 6) for k, v in metrics.items()}, buffer, indent=2, sort_keys=True)
     texts["text_metrics.json"] = buffer.getvalue() + "\n"
     return Evaluation(metrics, {}, roc=roc, extras={"texts": texts})
-
-
-# ---- classification fine-tune (dataset sentiment-zh) ---------------------------------------------------------------
-
-
-class RegisteredClassifier(GPTClassifier):
-    """The classifier as the export step sees it: (tokens, lengths) → class logits, batch and sequence dynamic."""
-
-    tokenizer_sha256: str | None = None
-
-    def export_onnx(self, path: Path) -> Path:
-        return export_lm(self, path, self.tokenizer_sha256)
-
-    def onnx_parity(self, path: Path, cfg: GPTExportConfig) -> float:
-        return max(parity_lm(self, path, cfg.parity_seq_lengths, batch=cfg.parity_batch).values())
-
-
-def encode_labelled(tokenizer: BPETokenizer, texts: list[str], block_size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Texts → right-padded tokens (N, T) and lengths (N,), each text opened by EOT and cut to block_size tokens:
-    exactly what components.serving_text.classify feeds the exported graph."""
-    encoded = [([tokenizer.eot_id] + ids)[:block_size] for ids in tokenizer.encode_batch(texts)]
-    lengths = np.array([len(e) for e in encoded], dtype=np.int64)
-    tokens = np.full((len(encoded), int(lengths.max())), tokenizer.eot_id, dtype=np.int64)
-    for row, e in enumerate(encoded):
-        tokens[row, : len(e)] = e
-    return tokens, lengths
-
-
-def fit_classifier_head(
-    model: GPTClassifier, tokens: np.ndarray, lengths: np.ndarray, labels: np.ndarray, cfg: GPTPipelineConfig,
-    on_log: Callable | None = None, prefix: str = "",
-) -> list[dict]:  # fmt: skip
-    """Fine-tune trunk + head with cross-entropy on seeded random batches (the LM recipe's optimiser and schedule)."""
-    from torch.nn import functional as F
-
-    from components.training.lm_trainer import lr_at, optimizer
-
-    t = cfg.train
-    opt = optimizer(model, t)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    x, n, y = torch.from_numpy(tokens), torch.from_numpy(lengths), torch.from_numpy(labels)
-    history, window = [], []
-    model.train()
-    for step in range(t.max_steps):
-        for group in opt.param_groups:
-            group["lr"] = lr_at(step, t)
-        ix = torch.randint(len(x), (t.batch_size,), generator=gen)
-        width = int(n[ix].max())
-        loss = F.cross_entropy(model(x[ix, :width], n[ix]), y[ix])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), t.grad_clip)
-        opt.step()
-        window.append(loss.item())
-        if (step + 1) % t.log_every == 0 or step + 1 == t.max_steps:
-            row = {"step": step + 1, f"{prefix}loss": float(np.mean(window))}
-            history.append(row)
-            window = []
-            if on_log:
-                on_log(row)
-    return history
-
-
-def _classifier(state: dict, key: str = "classifier", cls: type[GPTClassifier] = GPTClassifier) -> GPTClassifier:
-    model = cls(GPTConfig(**state["gpt_config"]), state["n_classes"], state["pooling"], state["class_names"])
-    model.load_state_dict(state[key])
-    return model.eval()
-
-
-def _train_classifier(cfg, dataset_dir, checkpoint_dir, sources, base, tokenizer_json, gpt_config, on_log, started):
-    from components.data.text_dataset import load_records
-
-    records = load_records(dataset_dir, "train")
-    classes = json.loads((Path(dataset_dir) / "meta.json").read_text()).get("classes") or sorted(
-        {str(r["label"]) for r in records}
-    )
-    tokenizer = BPETokenizer(Tokenizer.from_str(tokenizer_json))
-    tokens, lengths = encode_labelled(tokenizer, [r["text"] for r in records], gpt_config.block_size)
-    labels = np.array([int(r["label"]) for r in records], dtype=np.int64)
-
-    def build() -> GPTClassifier:
-        torch.manual_seed(cfg.seed)
-        return GPTClassifier(gpt_config, len(classes), cfg.classifier.pooling, classes)
-
-    model = build()
-    if base is not None:
-        model.gpt.load_state_dict(base["model"])
-    history = fit_classifier_head(model, tokens, lengths, labels, cfg, on_log)
-    common = {
-        "family": "gpt",
-        "kind": "classifier",
-        "config": cfg.model_dump(mode="json"),
-        "gpt_config": asdict(gpt_config),
-        "tokenizer": tokenizer_json,
-        "dataset": cfg.dataset,
-        "n_classes": len(classes),
-        "pooling": cfg.classifier.pooling,
-        "class_names": classes,
-        "steps": cfg.train.max_steps,
-        "params": sum(p.numel() for p in model.parameters()),
-    }
-    # Two snapshots, like a language model's (the registry's checkpoint contract); the last = the final weights.
-    for k in (1, 2):
-        save_checkpoint(checkpoint_dir / f"epoch_{k:03d}.pt", {**common, "classifier": model.state_dict()})
-    state = {**common, "classifier": model.state_dict(), "history": history}
-    if base is not None:
-        state["sources"] = {"model": sources.model, "version": sources.version, "run_id": sources.run_id}
-        if cfg.train.compare_scratch:
-            scratch = build()
-            fit_classifier_head(scratch, tokens, lengths, labels, cfg, on_log, prefix="scratch_")
-            state["scratch_classifier"] = scratch.state_dict()
-    path = checkpoint_dir / "last.pt"
-    save_checkpoint(path, state)
-    return TrainResult(path, 1, cfg.train.max_steps, time.perf_counter() - started, history)
-
-
-@torch.no_grad()
-def predict_classes(model: GPTClassifier, tokens: np.ndarray, lengths: np.ndarray, batch: int = 256) -> np.ndarray:
-    model.eval()
-    out = []
-    for i in range(0, len(tokens), batch):
-        n = torch.from_numpy(lengths[i : i + batch])
-        out.append(model(torch.from_numpy(tokens[i : i + batch, : int(n.max())]), n).argmax(dim=1).numpy())
-    return np.concatenate(out)
-
-
-def ngram_baseline(
-    train_texts: list[str], train_labels: np.ndarray, test_texts: list[str], ngrams: tuple[int, int], seed: int = 0
-) -> np.ndarray:
-    """Bag of character n-grams (TF-IDF) + logistic regression: the classical baseline's predictions."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-
-    vectorizer = TfidfVectorizer(analyzer="char", ngram_range=tuple(ngrams), sublinear_tf=True)
-    clf = LogisticRegression(max_iter=2000, random_state=seed).fit(vectorizer.fit_transform(train_texts), train_labels)
-    return clf.predict(vectorizer.transform(test_texts))
-
-
-def _scores(prefix: str, truth: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
-    from sklearn.metrics import f1_score
-
-    return {
-        f"{prefix}accuracy": float((truth == predicted).mean()),
-        f"{prefix}f1_macro": float(f1_score(truth, predicted, average="macro")),
-    }
-
-
-def _evaluate_classifier(model, state, dataset_dir: Path, cfg: GPTPipelineConfig) -> Evaluation:
-    from components.data.text_dataset import load_records
-
-    tokenizer = tokenizer_of(state)
-    train, held = load_records(dataset_dir, "train"), load_records(dataset_dir, "held_out")
-    truth = np.array([int(r["label"]) for r in held], dtype=np.int64)
-    tokens, lengths = encode_labelled(tokenizer, [r["text"] for r in held], model.block_size)
-    metrics = _scores("", truth, predict_classes(model, tokens, lengths))
-    if "scratch_classifier" in state:
-        metrics |= _scores(
-            "scratch_", truth, predict_classes(_classifier(state, "scratch_classifier"), tokens, lengths)
-        )
-    baseline = ngram_baseline(
-        [r["text"] for r in train], np.array([int(r["label"]) for r in train]), [r["text"] for r in held],
-        cfg.classifier.baseline_ngrams, cfg.seed,
-    )  # fmt: skip
-    metrics |= _scores("ngram_", truth, baseline)
-    metrics |= {"n_test": float(len(truth)), "params": float(state["params"]), "train_steps": float(state["steps"])}
-    metrics["accuracy_gain_over_ngram"] = metrics["accuracy"] - metrics["ngram_accuracy"]
-    texts = {"text_metrics.json": json.dumps({k: round(v, 6) for k, v in metrics.items()}, indent=2) + "\n"}
-    return Evaluation(metrics, {}, extras={"texts": texts})
