@@ -176,7 +176,7 @@ def export_step(root: str, cfg: PipelineConfig, run: RunRef, experiment: str, pa
 
     import mlflow
     from components.checksums import sha256_file
-    from components.export.onnx_export import export_onnx, parity
+    from components.export.onnx_export import export_graph, graph_parity
     from components.tracking import log_onnx_model
 
     ws, client = _open(root)
@@ -189,18 +189,7 @@ def export_step(root: str, cfg: PipelineConfig, run: RunRef, experiment: str, pa
     ):
         diffs = {}
         for name, graph in {"model": model, **extra}.items():
-            # A graph may export and check itself (a language model keeps its sequence axis dynamic too).
-            if hasattr(graph, "export_onnx"):
-                path = graph.export_onnx(Path(tmp) / f"{name}.onnx")
-            else:
-                path = export_onnx(
-                    graph, Path(tmp) / f"{name}.onnx", graph.example_inputs(2), graph.input_names, graph.output_name
-                )
-            if hasattr(graph, "onnx_parity"):
-                diffs[name] = graph.onnx_parity(path, cfg.export)
-            else:
-                inputs = graph.example_inputs(cfg.export.parity_batch, seed=123)
-                diffs[name] = parity(graph, path, inputs, graph.input_names)
+            diffs[name] = graph_parity(graph, export_graph(graph, Path(tmp) / f"{name}.onnx"), cfg.export)
         diff = max(diffs.values())
         passed = diff <= cfg.export.parity_atol
         step.log_metrics({"onnx_parity": diff, "onnx_parity_passed": float(passed)})

@@ -56,3 +56,19 @@ def parity(model: torch.nn.Module, path: Path, inputs: tuple[torch.Tensor, ...],
     if got.shape != expected.shape:
         return float("inf")
     return float(np.abs(got - expected).max())
+
+
+def export_graph(graph: torch.nn.Module, path: Path) -> Path:
+    """A family's graph to ONNX: its own exporter where it has one (a language model keeps its sequence axis
+    dynamic too), else export_onnx with a dynamic batch axis."""
+    if hasattr(graph, "export_onnx"):
+        return graph.export_onnx(path)
+    return export_onnx(graph, path, graph.example_inputs(2), graph.input_names, graph.output_name)
+
+
+def graph_parity(graph: torch.nn.Module, path: Path, cfg) -> float:
+    """Max |onnxruntime − torch| of an exported graph: its own check where it has one, else on seeded inputs of
+    cfg.parity_batch (cfg: the config's export section)."""
+    if hasattr(graph, "onnx_parity"):
+        return graph.onnx_parity(path, cfg)
+    return parity(graph, path, graph.example_inputs(cfg.parity_batch, seed=123), graph.input_names)
