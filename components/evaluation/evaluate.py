@@ -140,6 +140,14 @@ def evaluate_generator(
         },
         roc=(detection.fpr, detection.tpr, detection.auc, "Real vs generated: C2ST detector, held-out ROC"),
         # For families that add their own metrics on the same samples (a cGAN's conditional accuracy):
-        extras={"evaluator_cached": evaluator.cached, "evaluator": evaluator, "samples": fake, "f_samples": f_fake,
-                "f_ref": f_ref, "ref_labels": test[1][:n], "f_floor": f_floor, "floor_labels": train[1][floor_idx]},
+        extras={
+            "evaluator_cached": evaluator.cached,
+            "evaluator": evaluator,
+            "samples": fake,
+            "f_samples": f_fake,
+            "f_ref": f_ref,
+            "ref_labels": test[1][:n],
+            "f_floor": f_floor,
+            "floor_labels": train[1][floor_idx],
+        },
     )

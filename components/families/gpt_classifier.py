@@ -19,6 +19,7 @@ from components.config import GPTPipelineConfig
 from components.evaluation.result import Evaluation
 from components.export.onnx_lm import SelfExporting
 from components.models.gpt import GPTClassifier, GPTConfig
+from components.progress import Progress
 from components.text.tokenizer import BPETokenizer
 from components.training.gan_trainer import TrainResult, save_checkpoint
 
@@ -52,6 +53,7 @@ def fit_classifier_head(
     gen = torch.Generator().manual_seed(cfg.seed)
     x, n, y = torch.from_numpy(tokens), torch.from_numpy(lengths), torch.from_numpy(labels)
     history, window = [], []
+    progress = Progress(f"train ({prefix.rstrip('_')})" if prefix else "train", t.max_steps)
     model.train()
     for step in range(t.max_steps):
         for group in opt.param_groups:
@@ -64,6 +66,7 @@ def fit_classifier_head(
         torch.nn.utils.clip_grad_norm_(model.parameters(), t.grad_clip)
         opt.step()
         window.append(loss.item())
+        progress.update(1, loss=window[-1])
         if (step + 1) % t.log_every == 0 or step + 1 == t.max_steps:
             row = {"step": step + 1, f"{prefix}loss": float(np.mean(window))}
             history.append(row)

@@ -18,6 +18,7 @@ from torch.nn import functional as F
 
 from components.config import GPTTrainConfig
 from components.evaluation.text_metrics import per_char_nll, sequence_nll
+from components.progress import Progress
 
 
 def lr_at(step: int, t: GPTTrainConfig) -> float:
@@ -60,6 +61,7 @@ def fit_lm(
     offsets = torch.arange(block + 1)
     marks = {max(1, round(t.max_steps * k / t.snapshots)): k for k in range(1, t.snapshots + 1)}
     history, started, window_loss, window_n = [], time.perf_counter(), 0.0, 0
+    progress = Progress(f"train ({prefix.rstrip('_')})" if prefix else "train", t.max_steps)
     for step in range(t.max_steps):
         for group in opt.param_groups:
             group["lr"] = lr_at(step, t)
@@ -72,6 +74,7 @@ def fit_lm(
         opt.step()
         window_loss, window_n = window_loss + loss.item(), window_n + 1
         done = step + 1
+        progress.update(1, loss=loss.item())
         if done % t.log_every == 0 or done == t.max_steps:
             elapsed = time.perf_counter() - started
             row = {
