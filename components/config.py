@@ -419,6 +419,11 @@ class GPTExportConfig(Section):
     parity_batch: int = Field(2, gt=0)
     parity_seq_lengths: tuple[int, ...] = (1, 7, 64)
     """Sequence lengths of the parity check (cropped to block_size): the graph's sequence axis is dynamic."""
+    int8: bool = True
+    """Also quantise a language model's logits graph to INT8 (onnxruntime dynamic quantisation): model.int8.onnx,
+    registered beside model.onnx only when its held-out loss is within int8_max_loss_increase of the float graph's."""
+    int8_max_loss_increase: float = Field(0.02, gt=0)
+    """The declared margin, in nats per character of the held-out text (onnxruntime float graph vs INT8 graph)."""
 
 
 LABELLED_DATASETS = ("sentiment-zh",)

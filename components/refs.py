@@ -45,6 +45,8 @@ class ExportRef:
     mlflow_run_id: str = ""
     files: dict[str, str] = field(default_factory=dict)
     """The model folder's other files (encoder.onnx, tokenizer.json, …) → sha256."""
+    metrics: dict[str, float] = field(default_factory=dict)
+    """What the export measured besides parity (a quantised variant's loss, and whether it was registered)."""
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,7 @@ HEADLINE = (
     "f1_macro",
     "ngram_accuracy",
     "scratch_accuracy",
+    "int8_loss_increase",
 )
 
 
@@ -131,7 +132,7 @@ def _print_summary(s: dict) -> None:
     for reason in s["reasons"]:
         out.print(f"  • {reason}")
     out.print(f"registered model : [bold]{s['model']}[/] version {s['version']} (aliases: {s['aliases'] or 'none'})")
-    out.print(f"sample grid      : {s['sample_grid']}")
+    out.print(f"samples          : {s['sample_grid']}")
     out.print(f"data version     : {s['data']['dvc_md5']} ({s['data']['pointer']})")
     out.print(f"dashboard        : genforge ui   → experiment '{s['experiment']}', run {s['pipeline_run_id']}")
     out.print(f"pull the champion: genforge pull {s['model']}@champion -o models/{s['model']}")
@@ -268,6 +269,9 @@ def generate(
     max_new_tokens: int = typer.Option(200, "--max-new-tokens", min=1, help="Language models: tokens to add."),
     temperature: float = typer.Option(1.0, "--temperature", min=0.0, help="Language models: 0 = greedy."),
     top_k: int = typer.Option(200, "--top-k", min=1, help="Language models: sample among the k likeliest tokens."),
+    int8: bool = typer.Option(
+        False, "--int8", help="Language models: run the INT8 graph (model.int8.onnx) registered beside model.onnx."
+    ),
     root: Path | None = ROOT,
 ) -> None:
     """Sample with onnxruntime only (no torch), from the registry, a pulled folder or a .onnx file: a PNG grid of an
@@ -281,9 +285,18 @@ def generate(
             if tokenizer.is_file():  # a language model: print the continuation
                 from components.serving_text import sample
 
+                if int8:
+                    path = path.parent / "model.int8.onnx"
+                    if not path.is_file():
+                        _fail(
+                            f"{ref} has no INT8 graph (model.int8.onnx): it is registered only when its held-out loss "
+                            "stays within the config's export.int8_max_loss_increase; drop --int8"
+                        )
                 text = sample(path, tokenizer, prompt or "", max_new_tokens, temperature, top_k, seed)
                 typer.echo((prompt or "") + text)  # plain: generated text must not be read as console markup
                 return
+            if int8:
+                _fail(f"--int8 is for language models; {ref} is an image generator")
             picture = generate_grid(path, n, seed, label)
         except ValueError as exc:
             _fail(str(exc))

@@ -163,15 +163,18 @@ def evaluate_step(
         for path in artifacts.values():
             step.log_artifact(path)
         for name, body in result.extras.get("texts", {}).items():  # a text model's samples, its metrics as JSON
-            step.log_text(body, name)
+            (out / name).write_text(body, encoding="utf-8")
+            step.log_artifact(str(out / name))
+            artifacts.setdefault(Path(name).stem, str(out / name))
         return EvalReport(result.metrics, result.ci, artifacts, step.run_id)
 
 
 @task(name="export", cache_key_fn=_after_train_key("export", ("export",)), persist_result=True)
-def export_step(root: str, cfg: PipelineConfig, run: RunRef, experiment: str, parent: str) -> ExportRef:
+def export_step(root: str, cfg: PipelineConfig, data: DataRef, run: RunRef, experiment: str, parent: str) -> ExportRef:
     """Every graph of the family to ONNX with parity checked: the sampling graph is the logged MLflow model
     (model.onnx); the family's other graphs (a VAE's encoder, a CycleGAN's reverse generator) and files (a
-    tokenizer) travel in the same model folder, each with its sha256 on the registered version."""
+    tokenizer, a quantised variant that kept its quality on the held-out data) travel in the same model folder,
+    each with its sha256 on the registered version."""
     import onnx
 
     import mlflow
@@ -202,13 +205,20 @@ def export_step(root: str, cfg: PipelineConfig, run: RunRef, experiment: str, pa
         files = [Path(tmp) / f"{name}.onnx" for name in extra]
         if hasattr(family, "extra_files"):
             files += family.extra_files(run.checkpoint_uri, Path(tmp) / "files")
+        measured = {}
+        if hasattr(family, "export_variants"):  # e.g. an INT8 graph, kept only within its declared loss margin
+            variants, measured = family.export_variants(
+                Path(tmp) / "model.onnx", run.checkpoint_uri, Path(data.path), cfg, Path(tmp) / "variants"
+            )
+            files += variants
+            step.log_metrics(measured)
         for file in files:
             client.log_model_artifact(info.model_id, str(file))
         local = Path(mlflow.artifacts.download_artifacts(artifact_uri=info.model_uri, dst_path=str(Path(tmp) / "got")))
         sha = sha256_file(local / "model.onnx")
         checksums = {file.name: sha256_file(local / file.name) for file in files}
         step.set_tags({"genforge.onnx_sha256": sha, "genforge.model_uri": info.model_uri})
-        return ExportRef(info.model_uri, sha, diff, passed, step.run_id, checksums)
+        return ExportRef(info.model_uri, sha, diff, passed, step.run_id, checksums, measured)
 
 
 @task(name="promote")
@@ -241,7 +251,7 @@ def promote_step(
             return Decision(existing.tags.get("genforge.decision", "keep"), (reason,), str(existing.version), True)
 
         champion = registry.champion(client, name)
-        metrics = {**report.metrics, "onnx_parity": export.parity}
+        metrics = {**report.metrics, **export.metrics, "onnx_parity": export.parity}
         decision = policy.decide(metrics, champion.metrics if champion else None, cfg.promotion)
         if not export.passed and decision.action != "reject":
             decision = Decision("reject", (f"ONNX parity {export.parity:.3g} exceeds {cfg.export.parity_atol:g}",))
@@ -311,9 +321,9 @@ def pipeline(
             parent.set_tags({"genforge.source_model": sources.model, "genforge.source_version": sources.version})
         run = train_step.with_options(**refresh)(root_s, cfg, data, sources, experiment, parent.run_id, resume)
         report = evaluate_step.with_options(**refresh)(root_s, cfg, data, run, experiment, parent.run_id)
-        export = export_step.with_options(**refresh)(root_s, cfg, run, experiment, parent.run_id)
+        export = export_step.with_options(**refresh)(root_s, cfg, data, run, experiment, parent.run_id)
         decision = promote_step(root_s, cfg, data, run, report, export, experiment, parent.run_id, flow_run_id)
-        parent.log_metrics({**report.metrics, "onnx_parity": export.parity})
+        parent.log_metrics({**report.metrics, **export.metrics, "onnx_parity": export.parity})
         parent.set_tags({"genforge.decision": decision.action, "genforge.version": decision.version or ""})
     from components.data import versioning
     from components.registry import registry
@@ -326,7 +336,7 @@ def pipeline(
         "decision": decision.action,
         "reasons": list(decision.reasons),
         "already_registered": decision.already_registered,
-        "metrics": report.metrics | {"onnx_parity": export.parity},
+        "metrics": report.metrics | export.metrics | {"onnx_parity": export.parity},
         "sample_grid": report.artifacts.get("samples"),
         "pipeline_run_id": parent.run_id,
         "experiment": cfg.name,

@@ -179,6 +179,47 @@ def extra_files(checkpoint: str | Path, out_dir: Path) -> list[Path]:
     return [path]
 
 
+INT8_FILE = "model.int8.onnx"
+
+
+def onnx_nats_per_char(path: Path, documents: list[str], tokenizer: BPETokenizer, batch_size: int = 64) -> float:
+    """Held-out loss per character of an exported logits graph, run by onnxruntime (float or quantised)."""
+    from components.evaluation.text_metrics import per_char_nll, sequence_nll
+    from components.serving import session
+
+    sess = session(path)
+    block_size = int(sess.get_modelmeta().custom_metadata_map["genforge.block_size"])
+    total, _ = sequence_nll(
+        lambda x: sess.run(None, {"tokens": x})[0], tokenizer.encode_documents(documents), block_size, batch_size
+    )
+    return per_char_nll(total, sum(map(len, documents)))
+
+
+def export_variants(
+    onnx_path: Path, checkpoint: str | Path, dataset_dir: Path, cfg: GPTPipelineConfig, out_dir: Path
+) -> tuple[list[Path], dict[str, float]]:
+    """A language model's INT8 graph (model.int8.onnx), kept only if its held-out loss per character exceeds the
+    float graph's by less than cfg.export.int8_max_loss_increase; both losses are onnxruntime's, on the full
+    held-out split. Returns (files to register beside model.onnx, metrics)."""
+    from components.export.quantize import quantize_int8
+
+    state = _read(checkpoint)
+    if not cfg.export.int8 or state.get("kind") == "classifier":
+        return [], {}
+    quantized = quantize_int8(onnx_path, Path(out_dir) / INT8_FILE)
+    held_docs, tokenizer = load_documents(dataset_dir, "held_out"), tokenizer_of(state)
+    batch = cfg.evaluation.eval_batch_size
+    fp32, int8 = (onnx_nats_per_char(p, held_docs, tokenizer, batch) for p in (onnx_path, quantized))
+    kept = int8 - fp32 < cfg.export.int8_max_loss_increase
+    metrics = {
+        "int8_heldout_nats_per_char": int8,
+        "int8_loss_increase": int8 - fp32,
+        "int8_size_ratio": quantized.stat().st_size / Path(onnx_path).stat().st_size,
+        "int8_registered": float(kept),
+    }
+    return ([quantized] if kept else []), metrics
+
+
 # ---- evaluate ----------------------------------------------------------------------------------------------------
 
 
@@ -239,6 +280,7 @@ def evaluate(
         "params": float(state["params"]),
         "train_steps": float(state["steps"]),
         "tokens_seen": float(state["tokens_seen"]),
+        "train_flops": GPTConfig(**state["gpt_config"]).training_flops(state["tokens_seen"]),
         "chars_per_token": sum(map(len, train_docs)) / max(1, state["train_tokens"] - len(train_docs)),
     }
     if "base" in state:  # a fine-tune: gain over scratch, and what it forgot of its base corpus

@@ -37,6 +37,13 @@ class GPTConfig:
     """Width of the residual stream; must be divisible by n_head."""
     dropout: float = 0.0
 
+    def training_flops(self, tokens: int) -> float:
+        """Training FLOPs for `tokens` tokens (Kaplan et al. 2020, 6 per multiply-add parameter per token, forward +
+        backward): the blocks' 12·L·d² matrix weights, the V·d head, and attention's L·T·d scores and mixing at full
+        context. Compares models whose tokenizers differ: a bigger vocabulary costs compute in the head."""
+        per_token = 12 * self.n_layer * self.n_embd**2 + self.vocab_size * self.n_embd
+        return 6.0 * tokens * (per_token + self.n_layer * self.block_size * self.n_embd)
+
     def __post_init__(self):
         for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
             if getattr(self, name) < 1:

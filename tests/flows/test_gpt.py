@@ -131,6 +131,27 @@ def test_genforge_generate_text_without_torch(gpt_runs):
     assert again.stdout == result.stdout.replace("NO-TORCH\n", "")  # fixed seed: the same text
 
 
+def test_int8_variant_is_registered_within_its_margin_and_served(gpt_runs):
+    from tests.flows.test_cli import genforge
+
+    ws, sotu, _ = gpt_runs
+    m = sotu["metrics"]
+    assert m["int8_registered"] == 1.0 and m["int8_loss_increase"] < 0.02 and 0 < m["int8_size_ratio"] < 1
+    client = MlflowClient(f"sqlite:///{ws}/mlflow/mlflow.db")
+    version = client.get_model_version_by_alias("gpt-sotu", "champion")
+    assert "model.int8.onnx" in json.loads(version.tags["genforge.files"])  # sha256-checked by `genforge pull`
+    assert version.tags.get("genforge.decision") == "promote"
+    args = ("generate", "gpt-sotu@champion", "--prompt", "The", "--max-new-tokens", "10", "--int8", "--root", str(ws))
+    result = genforge(*args, check_torch=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("The") and "NO-TORCH" in result.stdout
+    pulled = ws / "pulled-sotu"
+    assert genforge("pull", "gpt-sotu@champion", "-o", str(pulled), "--root", str(ws)).returncode == 0
+    (pulled / "model.int8.onnx").unlink()
+    refused = genforge("generate", str(pulled), "--prompt", "The", "--int8", "--root", str(ws))
+    assert refused.returncode == 2 and "no INT8 graph" in refused.stderr
+
+
 NEWS = "中国/ns 人民/n 经济/n 发展/v 改革/v 开放/v 国家/n 政府/n 工作/v 会议/n 今天/t 北京/ns".split()
 GOOD, BAD = ["质量很好", "非常满意", "很好用"], ["质量很差", "非常失望", "不好用"]
 
