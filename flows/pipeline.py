@@ -91,7 +91,25 @@ def sources_step(root: str, cfg: PipelineConfig) -> SourcesRef:
 
     ws, client = _open(root)
     ref = f"{cfg.sources.model}@champion"
-    return registry.training_checkpoints(client, ref, ws.state_dir / "sources" / cfg.sources.model)
+    try:
+        return registry.training_checkpoints(client, ref, ws.state_dir / "sources" / cfg.sources.model)
+    except registry.RegistryError as exc:
+        hint = " or ".join(f"`genforge run {path}`" for path in _configs_registering(ws, cfg.sources.model))
+        raise registry.RegistryError(
+            f"{cfg.name} starts from {ref}: {exc}. Register {cfg.sources.model} first" + (f": {hint}" if hint else "")
+        ) from None
+
+
+def _configs_registering(ws: Workspace, model_name: str) -> list[str]:
+    """The workspace's configs/*.yaml whose pipeline registers `model_name` (for a hint)."""
+    found = []
+    for path in sorted((ws.root / "configs").glob("*.yaml")):
+        try:
+            if load_config(path).model_name == model_name:
+                found.append(str(path.relative_to(ws.root)))
+        except Exception:  # noqa: BLE001 — a hint must not fail on an unrelated broken config
+            continue
+    return found
 
 
 @task(name="train", cache_key_fn=_train_cache_key, persist_result=True)

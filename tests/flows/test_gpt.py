@@ -79,7 +79,8 @@ def gpt_runs(tmp_path_factory):
         {"dataset": "moby", "sources": {"model": "gpt-sotu"}, "data": {"source_dir": str(moby_source(base / "moby"))},
          "train": {"max_steps": 20}},
     )  # fmt: skip
-    with pytest.raises(RegistryError, match="gpt-sotu@champion does not resolve"):
+    no_base = r"gpt-sotu@champion does not resolve.*Register gpt-sotu first: `genforge run configs/tiny-gpt-sotu.yaml`"
+    with pytest.raises(RegistryError, match=no_base):
         pipeline(moby, str(ws))  # no base champion yet: a clear error, before any training
     return ws, pipeline(sotu, str(ws)), pipeline(moby, str(ws))
 
