@@ -40,11 +40,15 @@ def held_out_windows(ids: np.ndarray, block: int, n: int) -> np.ndarray:
 
 def main(model: str, dataset: str, max_tokens: int) -> list[tuple[str, str, str, str]]:
     from components.registry.pull import pull
+    from components.registry.registry import RegistryError
     from flows.cli import _client
 
     ws = Workspace.at()
     with tempfile.TemporaryDirectory() as tmp:
-        fp32_path = pull(_client(ws), model, Path(tmp) / "model")[0]
+        try:
+            fp32_path = pull(_client(ws), model, Path(tmp) / "model")[0]
+        except RegistryError as exc:
+            raise SystemExit(f"{exc}; register it first: genforge run configs/gpt-sotu.yaml") from None
         int8_path = fp32_path.with_name("model.int8.onnx")
         if not int8_path.is_file():
             raise SystemExit(f"{model} has no model.int8.onnx (it missed the INT8 margin, or int8 is off)")

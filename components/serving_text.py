@@ -124,17 +124,23 @@ def classes(onnx_path: str | Path) -> list[str] | None:
     return json.loads(names) if names else None
 
 
+def encode_labelled(tokenizer: BPETokenizer, texts: Sequence[str], size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Texts → right-padded tokens (N, T) and lengths (N,), each text opened by EOT and cut to `size` tokens: what
+    a GPT classifier is trained on (components/families/gpt_classifier.py) and what its exported graph is fed."""
+    encoded = [([tokenizer.eot_id] + ids)[:size] for ids in tokenizer.encode_batch(list(texts))]
+    lengths = np.array([len(e) for e in encoded], dtype=np.int64)
+    tokens = np.full((len(encoded), int(lengths.max())), tokenizer.eot_id, dtype=np.int64)
+    for row, e in enumerate(encoded):
+        tokens[row, : len(e)] = e
+    return tokens, lengths
+
+
 def classify(onnx_path: str | Path, tokenizer_path: str | Path, texts: str | Sequence[str]) -> np.ndarray:
     """Class probabilities (N, n_classes) of an exported GPTClassifier, one row per text (a str is one text).
     Texts longer than block_size tokens are cut to their first block_size tokens."""
     sess, tokenizer = load(onnx_path, tokenizer_path, "text-classifier")
-    size = block_size(sess)
     texts = [texts] if isinstance(texts, str) else list(texts)
-    encoded = [([tokenizer.eot_id] + ids)[:size] for ids in tokenizer.encode_batch(texts)]
-    lengths = np.array([len(e) for e in encoded], dtype=np.int64)
-    tokens = np.full((len(encoded), int(lengths.max())), tokenizer.eot_id, dtype=np.int64)  # right padding
-    for row, e in enumerate(encoded):
-        tokens[row, : len(e)] = e
+    tokens, lengths = encode_labelled(tokenizer, texts, block_size(sess))
     (logits,) = sess.run(None, {"tokens": tokens, "lengths": lengths})
     z = np.exp(logits - logits.max(axis=1, keepdims=True))
     return z / z.sum(axis=1, keepdims=True)

@@ -20,23 +20,13 @@ from components.evaluation.result import Evaluation
 from components.export.onnx_lm import SelfExporting
 from components.models.gpt import GPTClassifier, GPTConfig
 from components.progress import Progress
+from components.serving_text import encode_labelled
 from components.text.tokenizer import BPETokenizer
 from components.training.gan_trainer import TrainResult, save_checkpoint
 
 
 class RegisteredClassifier(SelfExporting, GPTClassifier):
     """The classifier as the export step sees it: (tokens, lengths) → class logits, batch and sequence dynamic."""
-
-
-def encode_labelled(tokenizer: BPETokenizer, texts: list[str], block_size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Texts → right-padded tokens (N, T) and lengths (N,), each text opened by EOT and cut to block_size tokens:
-    exactly what components.serving_text.classify feeds the exported graph."""
-    encoded = [([tokenizer.eot_id] + ids)[:block_size] for ids in tokenizer.encode_batch(texts)]
-    lengths = np.array([len(e) for e in encoded], dtype=np.int64)
-    tokens = np.full((len(encoded), int(lengths.max())), tokenizer.eot_id, dtype=np.int64)
-    for row, e in enumerate(encoded):
-        tokens[row, : len(e)] = e
-    return tokens, lengths
 
 
 def fit_classifier_head(
