@@ -250,6 +250,7 @@ def promote_step(
     experiment: str,
     parent: str,
     flow_run_id: str,
+    sources: SourcesRef | None = None,
 ) -> Decision:
     from prefect.artifacts import create_markdown_artifact
 
@@ -288,6 +289,8 @@ def promote_step(
             "genforge.pipeline_run_id": parent,
             "prefect.flow_run_id": flow_run_id,
         }
+        if sources is not None:  # lineage: the registered version this one was trained from (a fine-tune's base)
+            tags |= {"genforge.source_model": sources.model, "genforge.source_version": sources.version}
         version = str(registry.register(client, name, export.onnx_uri, export.mlflow_run_id, tags, metrics).version)
         audit = tracking.experiment_id(client, ws, tracking.AUDIT_EXPERIMENT)
         moves = registry.apply_decision(client, audit, name, version, decision)
@@ -340,7 +343,7 @@ def pipeline(
         run = train_step.with_options(**refresh)(root_s, cfg, data, sources, experiment, parent.run_id, resume)
         report = evaluate_step.with_options(**refresh)(root_s, cfg, data, run, experiment, parent.run_id)
         export = export_step.with_options(**refresh)(root_s, cfg, data, run, experiment, parent.run_id)
-        decision = promote_step(root_s, cfg, data, run, report, export, experiment, parent.run_id, flow_run_id)
+        decision = promote_step(root_s, cfg, data, run, report, export, experiment, parent.run_id, flow_run_id, sources)
         parent.log_metrics({**report.metrics, **export.metrics, "onnx_parity": export.parity})
         parent.set_tags({"genforge.decision": decision.action, "genforge.version": decision.version or ""})
     from components.data import versioning

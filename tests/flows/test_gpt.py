@@ -114,6 +114,7 @@ def test_finetune_pulls_the_base_champion_and_reports_gain_and_forgetting(gpt_ru
     train_run = client.get_run(version.tags["genforge.train_run_id"])
     assert train_run.data.tags["genforge.source_model"] == "gpt-sotu"
     assert train_run.data.tags["genforge.source_version"] == sotu["version"]
+    assert (version.tags["genforge.source_model"], version.tags["genforge.source_version"]) == ("gpt-sotu", "1")
     # The base's tokenizer travels on: the fine-tune registers the same tokenizer file.
     base = client.get_model_version_by_alias("gpt-sotu", "champion")
     files = lambda v: json.loads(v.tags["genforge.files"])  # noqa: E731
@@ -199,6 +200,10 @@ def test_sentiment_classifier_beats_nothing_and_is_served_by_genforge_classify(s
     assert sentiment["model"] == "gpt-sentiment-zh" and sentiment["decision"] == "promote", sentiment["reasons"]
     m = sentiment["metrics"]
     assert m["accuracy"] >= 0.9 and m["ngram_accuracy"] >= 0.9 and "scratch_accuracy" in m and "f1_macro" in m
+    client = MlflowClient(f"sqlite:///{ws}/mlflow/mlflow.db")
+    version = client.get_model_version_by_alias("gpt-sentiment-zh", "champion")
+    assert version.tags["genforge.source_model"] == "gpt-peoplesdaily"
+    assert version.tags["genforge.source_version"] == news["version"]
     result = genforge("classify", "gpt-sentiment-zh@champion", "质量很好", "质量很差", "--root", str(ws),
                       check_torch=True)  # fmt: skip
     assert result.returncode == 0, result.stderr
