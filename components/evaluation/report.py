@@ -88,8 +88,10 @@ def markdown(
     decision: str,
     reasons: list[str],
     pictures: list[str],
+    texts: dict[str, str] | None = None,
 ) -> str:
-    """The report page: decision and reasons, the metric table beside the champion's, then the pictures."""
+    """The report page: decision and reasons, the metric table beside the champion's, then the pictures, then
+    texts (a language model's samples) as fenced blocks."""
     n = int(metrics.get("eval_num_samples", 0))
     rows = [k for k in HEADLINE if k in metrics] + sorted(
         k for k in metrics if k not in HEADLINE and not k.endswith(_NOT_ROWS) and k not in _NOT_ROWS
@@ -112,4 +114,6 @@ def markdown(
     if n:
         lines += ["", f"N = {n} generated vs {n} real test images (FID is biased by N: compare at equal N)."]
     lines += [""] + [f"## {Path(p).stem.replace('_', ' ')}\n\n![{Path(p).stem}]({p})\n" for p in pictures]
+    for title, body in (texts or {}).items():
+        lines += [f"## {title}", "", "````text", body.rstrip("\n"), "````", ""]
     return "\n".join(lines) + "\n"

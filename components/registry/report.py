@@ -58,6 +58,9 @@ def build(client: MlflowClient, ref: str, out_dir: Path, against: str | None = N
             and _fetch(other.version.tags.get("genforge.eval_run_id"), name, out_dir / "champion_samples.png")
         ):
             pictures.append("champion_samples.png")
+    texts = {}  # a text model's samples at a fixed seed and prompt (samples.txt of its evaluate run)
+    if _fetch(eval_run, "samples.txt", out_dir / "samples.txt"):
+        texts["samples (fixed seed and prompt)"] = (out_dir / "samples.txt").read_text(encoding="utf-8")
     tags = this.version.tags
     text = markdown(
         this.name,
@@ -68,8 +71,9 @@ def build(client: MlflowClient, ref: str, out_dir: Path, against: str | None = N
         tags.get("genforge.decision", "?"),
         [r for r in tags.get("genforge.decision_reasons", "").split("; ") if r],
         pictures,
+        texts,
     )
-    (out_dir / "report.md").write_text(text)
+    (out_dir / "report.md").write_text(text, encoding="utf-8")
     return out_dir / "report.md", text
 
 

@@ -96,6 +96,11 @@ def test_pretrain_registers_gpt_sotu_with_its_tokenizer(gpt_runs):
     client = MlflowClient(f"sqlite:///{ws}/mlflow/mlflow.db")
     version = client.get_model_version_by_alias("gpt-sotu", "champion")
     assert "tokenizer.json" in json.loads(version.tags["genforge.files"])
+    from components.registry.report import build
+
+    _, report = build(client, "gpt-sotu@champion", ws / "report-sotu")
+    assert "## samples (fixed seed and prompt)" in report and "--- sample 0 (seed 0, prompt 'The') ---" in report
+    assert "heldout_nats_per_char" in report and "c2st_auc" in report
     assert (ws / "data" / "sotu.dvc").is_file() and (ws / "data" / "sotu" / "held_out.jsonl").is_file()
     meta = json.loads((ws / "data" / "sotu" / "meta.json").read_text())
     assert meta["counts"]["held_out"] >= 1 and "CC0" in meta["licence"]
