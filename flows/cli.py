@@ -132,7 +132,8 @@ def _print_summary(s: dict) -> None:
     for reason in s["reasons"]:
         out.print(f"  • {reason}")
     out.print(f"registered model : [bold]{s['model']}[/] version {s['version']} (aliases: {s['aliases'] or 'none'})")
-    out.print(f"samples          : {s['sample_grid']}")
+    if s["sample_grid"]:  # a classifier has none
+        out.print(f"samples          : {s['sample_grid']}")
     out.print(f"data version     : {s['data']['dvc_md5']} ({s['data']['pointer']})")
     out.print(f"dashboard        : genforge ui   → experiment '{s['experiment']}', run {s['pipeline_run_id']}")
     out.print(f"pull the champion: genforge pull {s['model']}@champion -o models/{s['model']}")
