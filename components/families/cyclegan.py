@@ -248,5 +248,4 @@ def evaluate(
         # "samples" is the picture the report and the run summary show for every generator: here the translations.
         pictures={"translations": panel, "samples": panel},  # the report shows samples.png only once
         roc=(detection.fpr, detection.tpr, detection.auc, "Real Twitter vs translated Google: C2ST detector, ROC"),
-        extras={"feature_network": extractor_id},
     )
