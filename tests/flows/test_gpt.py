@@ -114,6 +114,12 @@ def test_finetune_pulls_the_base_champion_and_reports_gain_and_forgetting(gpt_ru
     m = moby["metrics"]
     for key in ("finetune_gain", "heldout_nats_per_char_scratch", "forgetting", "base_corpus_nats_per_char_before"):
         assert key in m, key
+    # Known answers: "before" is the base champion on its own held-out text, which gpt-sotu measured itself.
+    assert m["base_corpus_nats_per_char_before"] == pytest.approx(sotu["metrics"]["heldout_nats_per_char"], abs=1e-6)
+    assert m["finetune_gain"] == pytest.approx(m["heldout_nats_per_char_scratch"] - m["heldout_nats_per_char"])
+    assert m["forgetting"] == pytest.approx(
+        m["base_corpus_nats_per_char_after"] - m["base_corpus_nats_per_char_before"]
+    )
     client = MlflowClient(f"sqlite:///{ws}/mlflow/mlflow.db")
     version = client.get_model_version_by_alias("gpt-moby", "champion")
     train_run = client.get_run(version.tags["genforge.train_run_id"])
