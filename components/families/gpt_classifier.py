@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tokenizers import Tokenizer
 
 from components.config import GPTPipelineConfig
 from components.evaluation.result import Evaluation
@@ -81,7 +80,7 @@ def train_classifier(cfg, dataset_dir, checkpoint_dir, sources, base, tokenizer_
     classes = json.loads((Path(dataset_dir) / "meta.json").read_text()).get("classes") or sorted(
         {str(r["label"]) for r in records}
     )
-    tokenizer = BPETokenizer(Tokenizer.from_str(tokenizer_json))
+    tokenizer = BPETokenizer.from_str(tokenizer_json)
     tokens, lengths = encode_labelled(tokenizer, [r["text"] for r in records], gpt_config.block_size)
     labels = np.array([int(r["label"]) for r in records], dtype=np.int64)
 
@@ -155,7 +154,7 @@ def _scores(prefix: str, truth: np.ndarray, predicted: np.ndarray) -> dict[str, 
 def evaluate_classifier(model, state, dataset_dir: Path, cfg: GPTPipelineConfig) -> Evaluation:
     from components.data.text_dataset import load_records
 
-    tokenizer = BPETokenizer(Tokenizer.from_str(state["tokenizer"]))
+    tokenizer = BPETokenizer.from_str(state["tokenizer"])
     train, held = load_records(dataset_dir, "train"), load_records(dataset_dir, "held_out")
     truth = np.array([int(r["label"]) for r in held], dtype=np.int64)
     tokens, lengths = encode_labelled(tokenizer, [r["text"] for r in held], model.block_size)

@@ -64,6 +64,15 @@ class BPETokenizer:
         except Exception as exc:  # tokenizers raises a bare Exception on malformed JSON
             raise ValueError(f"{path} is not a tokenizers JSON file ({exc})") from None
 
+    @classmethod
+    def from_str(cls, text: str) -> BPETokenizer:
+        """From the JSON text of `to_str` (how checkpoints carry the tokenizer)."""
+        return cls(Tokenizer.from_str(text))
+
+    def to_str(self) -> str:
+        """The tokenizer as JSON text, byte for byte what `save` writes as tokenizer.json."""
+        return self._tok.to_str()
+
     def save(self, path: str | Path) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from components.config import GPTTrainConfig
-from components.evaluation.text_metrics import per_char_nll, sequence_nll
+from components.evaluation.text_metrics import EncodedText, nats_per_char
 from components.progress import Progress
 
 
@@ -72,9 +72,10 @@ def fit_lm(
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), t.grad_clip)
         opt.step()
-        window_loss, window_n = window_loss + loss.item(), window_n + 1
+        step_loss = loss.item()
+        window_loss, window_n = window_loss + step_loss, window_n + 1
         done = step + 1
-        progress.update(1, loss=loss.item())
+        progress.update(1, loss=step_loss)
         if done % t.log_every == 0 or done == t.max_steps:
             elapsed = time.perf_counter() - started
             row = {
@@ -93,15 +94,17 @@ def fit_lm(
     return history
 
 
-def held_out_nats_per_char(model: nn.Module, documents: list[str], tokenizer, batch_size: int = 64) -> float:
-    """Total NLL of every held-out character (each document opened by EOT, so its first token is predicted too)
-    divided by the number of characters: comparable across tokenizers."""
-    ids = tokenizer.encode_documents(documents)
-    model.eval()
+def torch_logits_fn(model: nn.Module) -> Callable[[np.ndarray], np.ndarray]:
+    """numpy tokens (B, T) → numpy float32 logits (B, T, V) of a torch model, without gradients."""
 
     @torch.no_grad()
-    def logits_fn(x: np.ndarray) -> np.ndarray:
-        return model(torch.from_numpy(x)).float().numpy()
+    def fn(x: np.ndarray) -> np.ndarray:
+        return model(torch.from_numpy(np.ascontiguousarray(x))).float().numpy()
 
-    total, _ = sequence_nll(logits_fn, ids, model.block_size, batch_size=batch_size)
-    return per_char_nll(total, sum(len(d) for d in documents))
+    return fn
+
+
+def held_out_nats_per_char(model: nn.Module, text: EncodedText, batch_size: int = 64) -> float:
+    """Total NLL of every held-out character / the number of characters: comparable across tokenizers."""
+    model.eval()
+    return nats_per_char(torch_logits_fn(model), text, model.block_size, batch_size)

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from components.config import GPTPipelineConfig
+from components.evaluation.text_metrics import EncodedText
 from components.export.onnx_lm import export_lm
 from components.export.quantize import QUANTIZATION, quantize_int8
 from components.families.gpt import INT8_FILE, export_variants, onnx_nats_per_char
@@ -62,8 +63,9 @@ def test_int8_graph_is_smaller_keeps_metadata_and_dynamic_axes(trained):
 def test_onnx_loss_per_character_matches_torch(trained):
     model, tokenizer, data, _, folder = trained
     fp32 = export_lm(model, folder / "loss" / "model.onnx")
-    expected = held_out_nats_per_char(model, HELD_OUT, tokenizer)
-    assert onnx_nats_per_char(fp32, HELD_OUT, tokenizer) == pytest.approx(expected, abs=1e-4)
+    held = EncodedText.of(tokenizer, HELD_OUT)
+    expected = held_out_nats_per_char(model, held)
+    assert onnx_nats_per_char(fp32, held) == pytest.approx(expected, abs=1e-4)
 
 
 def test_an_int8_graph_within_the_margin_is_kept(trained):
