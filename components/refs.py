@@ -24,6 +24,8 @@ class RunRef:
     config_hash: str
     train_key: str
     """The cache key of the training step: data md5 + config hash + code version."""
+    checkpoints: dict[str, str] = field(default_factory=dict)
+    """The checkpoint files logged with the training run → sha256: checked before a later run opens one."""
 
 
 @dataclass(frozen=True)

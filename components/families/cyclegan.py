@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -39,14 +40,15 @@ from components.evaluation.result import Evaluation
 from components.images import grid, to_uint8
 from components.models.cyclegan import ResnetGenerator
 from components.models.detector import DetectorCNN
-from components.training.classifier import fit_classifier, predict
+from components.training.classifier import build_seeded, fit_classifier, predict
 from components.training.cyclegan_trainer import CycleGANTrainer, load_generators, to_tensor_rgb
 from components.training.gan_trainer import TrainResult
 
 TRAIN_SECTIONS = ("family", "dataset", "seed", "model", "train")
 needs_sources = False
 PANEL = 8  # held-out names in the translations picture
-STYLE_EVALUATOR_VERSION = 1  # bump when the style classifier changes: part of its cache key
+STYLE_EVALUATOR_VERSION = 2  # bump when the style classifier changes: part of its cache key
+# v2: seeded initial weights from the evaluation seed (v1 took them from the process RNG and keyed on the training seed)
 
 
 def train(
@@ -133,15 +135,16 @@ def bootstrap_mean(values: np.ndarray, rounds: int, seed: int, level: float = 0.
 def _style_evaluator(
     cache_dir: Path, dataset_md5: str, cfg: CycleGANPipelineConfig, dataset_dir: Path
 ) -> tuple[str, Callable[[np.ndarray], np.ndarray]]:
-    """A small CNN that tells Google from Twitter emoji, trained on the train split and cached per data version;
-    its pooled penultimate layer is the feature space."""
-    ev = cfg.evaluation.evaluator
+    """A small CNN that tells Google from Twitter emoji, trained on the train split and cached per data version and
+    evaluation config; its pooled penultimate layer is the feature space. Built and trained from the evaluation seed
+    alone (never the run's training seed, never the process's RNG state): every version is scored in one space."""
+    ev, seed = cfg.evaluation.evaluator, cfg.evaluation.seed
     blob = json.dumps(
-        {"data": dataset_md5, "v": STYLE_EVALUATOR_VERSION, "cfg": ev.model_dump(), "seed": cfg.seed}, sort_keys=True
+        {"data": dataset_md5, "v": STYLE_EVALUATOR_VERSION, "cfg": ev.model_dump(), "seed": seed}, sort_keys=True
     )
     key = hashlib.sha256(blob.encode()).hexdigest()[:16]
     path = Path(cache_dir) / f"style-evaluator-{key}.pt"
-    model = DetectorCNN(channels=3)
+    model = build_seeded(partial(DetectorCNN, channels=3), seed)
     if path.is_file():
         model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     else:
@@ -149,7 +152,7 @@ def _style_evaluator(
         b = load_split(dataset_dir, "twitter-train")[0][: ev.train_subset]
         x = torch.cat([to_tensor_rgb(a), to_tensor_rgb(b)])
         y = torch.cat([torch.zeros(len(a), dtype=torch.long), torch.ones(len(b), dtype=torch.long)])
-        fit_classifier(model, x, y, ev.epochs, ev.batch_size, ev.lr, seed=cfg.seed, label="style-evaluator")
+        fit_classifier(model, x, y, ev.epochs, ev.batch_size, ev.lr, seed=seed, label="style-evaluator")
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         torch.save(model.state_dict(), tmp)
@@ -203,7 +206,8 @@ def evaluate(
         for name, value in pixel_scores(source, target).items():
             metrics[f"{name}_{direction}_identity"] = value
         metrics[f"l1_{direction}_gain"] = metrics[f"l1_{direction}_identity"] - metrics[f"l1_{direction}"]
-    l1_ci = bootstrap_mean(per_image_l1(fake_b, real_b), ev.bootstrap, cfg.seed)
+    # Every seed below is the evaluation's (ev.seed) or a constant, never the run's training seed (cfg.seed).
+    l1_ci = bootstrap_mean(per_image_l1(fake_b, real_b), ev.bootstrap, ev.seed)
     metrics["l1_ab_ci_low"], metrics["l1_ab_ci_high"] = l1_ci
     metrics["cycle_l1_a"] = float(per_image_l1(rec_a, real_a).mean())
     metrics["cycle_l1_b"] = float(per_image_l1(rec_b, real_b).mean())
@@ -218,7 +222,7 @@ def evaluate(
     metrics["fid_b_identity"] = metrics["fid_a_identity"] = frechet.fid(f_b, f_a)  # symmetric: one number
     metrics["kid_b_identity"] = metrics["kid_a_identity"] = frechet.kid(f_b, f_a)
     metrics["kid_b_gain"] = metrics["kid_b_identity"] - metrics["kid_b"]
-    kid_ci = frechet.bootstrap_kid(f_b, f_fake_b, rounds=ev.bootstrap, seed=cfg.seed)
+    kid_ci = frechet.bootstrap_kid(f_b, f_fake_b, rounds=ev.bootstrap, seed=ev.seed)
     metrics["kid_b_ci_low"], metrics["kid_b_ci_high"] = kid_ci
     # The floor: real Twitter images of other names (n train images, fixed) against the held-out reference.
     train_b = load_split(dataset_dir, "twitter-train")[0]
@@ -228,8 +232,8 @@ def evaluate(
 
     # C2ST: real held-out Twitter vs translated Google (both quantised), beside real Twitter vs untranslated Google.
     m = min(ev.c2st.num_samples, n)
-    detection = c2st(to_tensor_rgb(real_b[:m]), to_tensor_rgb(fake_b[:m]), epochs=ev.c2st.epochs, seed=cfg.seed)
-    baseline = c2st(to_tensor_rgb(real_b[:m]), to_tensor_rgb(real_a[:m]), epochs=ev.c2st.epochs, seed=cfg.seed)
+    detection = c2st(to_tensor_rgb(real_b[:m]), to_tensor_rgb(fake_b[:m]), epochs=ev.c2st.epochs, seed=ev.seed)
+    baseline = c2st(to_tensor_rgb(real_b[:m]), to_tensor_rgb(real_a[:m]), epochs=ev.c2st.epochs, seed=ev.seed)
     metrics |= {
         "c2st_auc": detection.auc,
         "c2st_accuracy": detection.accuracy,

@@ -9,7 +9,6 @@ cannot lean on trivial artefacts (Wang et al., CVPR 2020). Scored by average pre
 from __future__ import annotations
 
 import io
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ import torch
 from PIL import Image, ImageFilter
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
+from components import checkpoints
 from components.config import AugmentConfig, DetectorPipelineConfig
 from components.data.shards import load_split
 from components.evaluation.evaluate import sample
@@ -121,6 +121,7 @@ def train(
         seed=cfg.seed,
         label="detector",
         on_epoch=log,
+        lr_field="train.lr",
     )
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     path = checkpoint_dir / "last.pt"
@@ -137,14 +138,13 @@ def train(
         },
         "history": history,
     }
-    torch.save(state, path.with_suffix(".tmp"))
-    os.replace(path.with_suffix(".tmp"), path)
+    checkpoints.save(path, state)
     steps = t.epochs * -(-len(data.x_train) // t.batch_size)
     return TrainResult(path, t.epochs, steps, time.perf_counter() - started, history)
 
 
 def load(checkpoint: str | Path) -> DetectorProbability:
-    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    state = checkpoints.load(checkpoint, "cpu")
     cfg = DetectorPipelineConfig.model_validate(state["config"])
     cnn = DetectorCNN(width=cfg.model.width)
     cnn.load_state_dict(state["detector"])
@@ -163,7 +163,7 @@ def evaluate(
     cfg: DetectorPipelineConfig,
     cache_dir: Path,
 ) -> Evaluation:
-    recorded = torch.load(checkpoint, map_location="cpu", weights_only=False)["sources"]
+    recorded = checkpoints.load(checkpoint, "cpu")["sources"]
     sources = SourcesRef(
         recorded["model"], recorded["version"], recorded["run_id"], tuple(recorded["train"]), recorded["held_out"]
     )

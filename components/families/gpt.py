@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from components import checkpoints
 from components.config import GPTPipelineConfig
 from components.data.text_dataset import load_documents
 from components.evaluation.result import Evaluation
@@ -42,7 +43,7 @@ from components.models.gpt import GPT, GPTConfig
 from components.refs import SourcesRef
 from components.serving_text import sample_ids
 from components.text.tokenizer import BPETokenizer
-from components.training.gan_trainer import TrainResult, pick_device, save_checkpoint
+from components.training.gan_trainer import TrainResult, pick_device
 from components.training.lm_trainer import fit_lm, held_out_nats_per_char, torch_logits_fn
 
 TRAIN_SECTIONS = ("family", "dataset", "seed", "tokenizer", "model", "train", "sources")
@@ -87,7 +88,7 @@ def _read(checkpoint: str | Path) -> dict:
 
 @functools.lru_cache(maxsize=2)  # a fine-tune's own checkpoint and its base's
 def _load(path: str, mtime_ns: int, size: int) -> dict:
-    return torch.load(path, map_location="cpu", weights_only=False)
+    return checkpoints.load(path, "cpu")
 
 
 # ---- train -------------------------------------------------------------------------------------------------------
@@ -147,7 +148,7 @@ def train(
 
     def snapshot(k: int, step: int) -> None:
         state = {**common, "model": {n: p.detach().cpu().clone() for n, p in model.state_dict().items()}, "step": step}
-        save_checkpoint(checkpoint_dir / f"epoch_{k:03d}.pt", state)
+        checkpoints.save(checkpoint_dir / f"epoch_{k:03d}.pt", state)
 
     history = fit_lm(model, ids, cfg.train, cfg.seed, on_log, snapshot, device=device)
     state = {**common, "model": model.cpu().state_dict(), "history": history, "steps": cfg.train.max_steps}
@@ -163,7 +164,7 @@ def train(
             fit_lm(scratch, ids, cfg.train, cfg.seed, on_log, prefix="scratch_", device=device)
             state["scratch"] = scratch.cpu().state_dict()
     path = checkpoint_dir / "last.pt"
-    save_checkpoint(path, state)
+    checkpoints.save(path, state)
     return TrainResult(path, 1, cfg.train.max_steps, time.perf_counter() - started, history)
 
 

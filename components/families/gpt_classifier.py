@@ -14,14 +14,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from components import checkpoints
 from components.config import GPTPipelineConfig
+from components.errors import check_finite
 from components.evaluation.result import Evaluation
 from components.export.onnx_lm import SelfExporting
 from components.models.gpt import GPTClassifier, GPTConfig
 from components.progress import Progress
 from components.serving_text import encode_labelled
 from components.text.tokenizer import BPETokenizer
-from components.training.gan_trainer import TrainResult, save_checkpoint
+from components.training.gan_trainer import TrainResult
 
 
 class RegisteredClassifier(SelfExporting, GPTClassifier):
@@ -55,6 +57,7 @@ def fit_classifier_head(
         torch.nn.utils.clip_grad_norm_(model.parameters(), t.grad_clip)
         opt.step()
         window.append(loss.item())
+        check_finite(step + 1, **{f"{prefix}loss": window[-1]})  # NaN/inf: stop before anything is saved
         progress.update(1, loss=window[-1])
         if (step + 1) % t.log_every == 0 or step + 1 == t.max_steps:
             row = {"step": step + 1, f"{prefix}loss": float(np.mean(window))}
@@ -107,7 +110,7 @@ def train_classifier(cfg, dataset_dir, checkpoint_dir, sources, base, tokenizer_
     }
     # Two snapshots, like a language model's (the registry's checkpoint contract); the last = the final weights.
     for k in (1, 2):
-        save_checkpoint(checkpoint_dir / f"epoch_{k:03d}.pt", {**common, "classifier": model.state_dict()})
+        checkpoints.save(checkpoint_dir / f"epoch_{k:03d}.pt", {**common, "classifier": model.state_dict()})
     state = {**common, "classifier": model.state_dict(), "history": history}
     if base is not None:
         state["sources"] = {"model": sources.model, "version": sources.version, "run_id": sources.run_id}
@@ -116,7 +119,7 @@ def train_classifier(cfg, dataset_dir, checkpoint_dir, sources, base, tokenizer_
             fit_classifier_head(scratch, tokens, lengths, labels, cfg, on_log, prefix="scratch_")
             state["scratch_classifier"] = scratch.state_dict()
     path = checkpoint_dir / "last.pt"
-    save_checkpoint(path, state)
+    checkpoints.save(path, state)
     return TrainResult(path, 1, cfg.train.max_steps, time.perf_counter() - started, history)
 
 
@@ -165,7 +168,7 @@ def evaluate_classifier(model, state, dataset_dir: Path, cfg: GPTPipelineConfig)
         )
     baseline = ngram_baseline(
         [r["text"] for r in train], np.array([int(r["label"]) for r in train]), [r["text"] for r in held],
-        cfg.classifier.baseline_ngrams, cfg.seed,
+        cfg.classifier.baseline_ngrams, cfg.evaluation.seed,  # the evaluation's seed, never the training seed
     )  # fmt: skip
     metrics |= _scores("ngram_", truth, baseline)
     metrics |= {"n_test": float(len(truth)), "params": float(state["params"]), "train_steps": float(state["steps"])}

@@ -15,10 +15,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from components import checkpoints
 from components.config import CycleGANPipelineConfig
+from components.errors import check_finite
 from components.models.cyclegan import PatchDiscriminator, ResnetGenerator, init_weights
 from components.progress import Progress
-from components.training.gan_trainer import TrainResult, pick_device, save_checkpoint
+from components.training.gan_trainer import TrainResult, pick_device
 
 SAMPLE_INPUTS = 8  # fixed held-out A images behind the per-epoch sample grid (each followed by its translation)
 
@@ -30,7 +32,7 @@ def to_tensor_rgb(images_uint8: np.ndarray) -> torch.Tensor:
 
 def load_generators(checkpoint: str | Path, device: str | torch.device = "cpu") -> tuple[ResnetGenerator, ...]:
     """(G_AB, G_BA) rebuilt from a checkpoint alone: the checkpoint embeds its config."""
-    state = torch.load(checkpoint, map_location=device, weights_only=False)
+    state = checkpoints.load(checkpoint, device)
     if state.get("family") != "cyclegan":
         raise ValueError(f"{checkpoint} is a {state.get('family')!r} checkpoint, not a CycleGAN one")
     cfg = CycleGANPipelineConfig.model_validate(state["config"])
@@ -102,7 +104,7 @@ class CycleGANTrainer:
         }
 
     def _restore(self, path: Path) -> None:
-        state = torch.load(path, map_location=self.device, weights_only=False)
+        state = checkpoints.load(path, self.device)
         if state.get("config") != self.cfg.model_dump(mode="json"):
             raise ValueError(f"{path} was written by a different config; delete it or run without --resume")
         for net, key in ((self.G_AB, "g_ab"), (self.G_BA, "g_ba"), (self.D_A, "d_a"), (self.D_B, "d_b")):
@@ -187,6 +189,7 @@ class CycleGANTrainer:
                 self.step += 1
                 seen += bs
                 stats = {"g_loss": g_loss.item(), "d_loss": d_loss.item(), "cycle": cycle.item()}
+                check_finite(self.step, **stats)  # a NaN/inf loss stops the run: nothing is saved or registered
                 if self.step % t.log_every == 0 or self.step == total:
                     row = {
                         "step": self.step,
@@ -202,5 +205,5 @@ class CycleGANTrainer:
                 progress.update(1, **stats)
             self.epoch = self.step // steps_per_epoch  # completed epochs
             self.on_epoch(epoch + 1, self.samples())
-            save_checkpoint(self.last_checkpoint, self._state())
+            checkpoints.save(self.last_checkpoint, self._state())
         return TrainResult(self.last_checkpoint, self.epoch, self.step, time.perf_counter() - started, self.history)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,7 +11,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from components import checkpoints
 from components.config import CGANPipelineConfig, DCGANPipelineConfig
+from components.errors import check_finite
 from components.models.cgan import CGANDiscriminator, CGANGenerator
 from components.models.dcgan import DCGANDiscriminator, DCGANGenerator, init_weights
 from components.progress import Progress
@@ -41,12 +42,6 @@ class TrainResult:
     """One row per log point: step, epoch, d_loss, g_loss, d_real, d_fake, img_per_s."""
 
 
-def save_checkpoint(path: Path, state: dict) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)  # atomic: an interrupted save never leaves a corrupt last.pt
-
-
 def build_gan(
     cfg: DCGANPipelineConfig | CGANPipelineConfig, classes: list[str] | None = None
 ) -> tuple[nn.Module, nn.Module]:
@@ -58,7 +53,7 @@ def build_gan(
 
 def load_generator(checkpoint: str | Path, device: str | torch.device = "cpu") -> nn.Module:
     """Rebuild the generator from a checkpoint alone: the checkpoint embeds its config (and class names)."""
-    state = torch.load(checkpoint, map_location=device, weights_only=False)
+    state = checkpoints.load(checkpoint, device)
     config_class = CGANPipelineConfig if state.get("family") == "cgan" else DCGANPipelineConfig
     generator = build_gan(config_class.model_validate(state["config"]), state.get("classes"))[0].to(device)
     generator.load_state_dict(state["generator"])
@@ -130,7 +125,7 @@ class GANTrainer:
         }
 
     def _restore(self, path: Path) -> None:
-        state = torch.load(path, map_location=self.device, weights_only=False)
+        state = checkpoints.load(path, self.device)
         if state["config"] != self.cfg.model_dump(mode="json"):
             raise ValueError(f"{path} was written by a different config; delete it or run without --resume")
         self.G.load_state_dict(state["generator"])
@@ -196,6 +191,7 @@ class GANTrainer:
                 self.step += 1
                 seen += bs
                 stats = {"d_loss": d_loss.item(), "g_loss": g_loss.item()}
+                check_finite(self.step, **stats)  # a NaN/inf loss stops the run: nothing is saved or registered
                 if self.step % t.log_every == 0 or self.step == total:
                     row = {
                         "step": self.step,
@@ -210,7 +206,7 @@ class GANTrainer:
                 progress.update(1, **stats)
             self.epoch = self.step // steps_per_epoch  # completed epochs
             self.on_epoch(epoch + 1, self._sample_grid())
-            save_checkpoint(self.last_checkpoint, self._state())
+            checkpoints.save(self.last_checkpoint, self._state())
             if self.step % steps_per_epoch == 0:
                 # A small generator-only snapshot per epoch: checkpoints of rising quality for the detector.
                 snapshot = {
@@ -220,5 +216,5 @@ class GANTrainer:
                     "generator": self.G.state_dict(),
                     "classes": self.classes,
                 }
-                save_checkpoint(self.checkpoint_dir / f"epoch_{self.epoch:03d}.pt", snapshot)
+                checkpoints.save(self.checkpoint_dir / f"epoch_{self.epoch:03d}.pt", snapshot)
         return TrainResult(self.last_checkpoint, self.epoch, self.step, time.perf_counter() - started, self.history)

@@ -17,6 +17,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from components.config import GPTTrainConfig
+from components.errors import check_finite
 from components.evaluation.text_metrics import EncodedText, nats_per_char
 from components.progress import Progress
 
@@ -73,6 +74,7 @@ def fit_lm(
         torch.nn.utils.clip_grad_norm_(model.parameters(), t.grad_clip)
         opt.step()
         step_loss = loss.item()
+        check_finite(step + 1, **{f"{prefix}loss": step_loss})  # NaN/inf: stop before anything is saved
         window_loss, window_n = window_loss + step_loss, window_n + 1
         done = step + 1
         progress.update(1, loss=step_loss)

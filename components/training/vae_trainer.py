@@ -9,17 +9,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from components import checkpoints
 from components.config import VAEPipelineConfig
+from components.errors import check_finite
 from components.models.vae import VAE
 from components.progress import Progress
-from components.training.gan_trainer import TrainResult, pick_device, save_checkpoint, to_tensor
+from components.training.gan_trainer import TrainResult, pick_device, to_tensor
 
 GRID_SAMPLES = 64  # the fixed prior latents behind the per-epoch sample grid
 
 
 def load_vae(checkpoint: str | Path, device: str | torch.device = "cpu") -> VAE:
     """Rebuild the whole VAE (encoder + decoder) from a checkpoint alone: the checkpoint embeds its config."""
-    state = torch.load(checkpoint, map_location=device, weights_only=False)
+    state = checkpoints.load(checkpoint, device)
     if state.get("family") != "vae":
         raise ValueError(f"{checkpoint} is a {state.get('family')!r} checkpoint, not a VAE's")
     cfg = VAEPipelineConfig.model_validate(state["config"])
@@ -70,7 +72,7 @@ class VAETrainer:
         }
 
     def _restore(self, path: Path) -> None:
-        state = torch.load(path, map_location=self.device, weights_only=False)
+        state = checkpoints.load(path, self.device)
         if state["config"] != self.cfg.model_dump(mode="json"):
             raise ValueError(f"{path} was written by a different config; delete it or run without --resume")
         self.vae.load_state_dict(state["vae"])
@@ -117,6 +119,7 @@ class VAETrainer:
                 self.step += 1
                 seen += bs
                 stats = {"loss": loss.item(), "recon": recon.mean().item(), "kl": kl.mean().item()}
+                check_finite(self.step, **stats)  # a NaN/inf loss stops the run: nothing is saved or registered
                 for key, value in stats.items():
                     sums[key] += value
                 count += 1
@@ -135,5 +138,5 @@ class VAETrainer:
                 progress.update(1, **stats)
             self.epoch = self.step // steps_per_epoch  # completed epochs
             self.on_epoch(epoch + 1, self._sample_grid())
-            save_checkpoint(self.last_checkpoint, self._state())
+            checkpoints.save(self.last_checkpoint, self._state())
         return TrainResult(self.last_checkpoint, self.epoch, self.step, time.perf_counter() - started, self.history)

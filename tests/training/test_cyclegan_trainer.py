@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 
+from components import checkpoints
 from components.config import parse_config
 from components.training.cyclegan_trainer import CycleGANTrainer, _permutation, load_generators
 from tests.emoji_source import shape_rgba, twitter_style
@@ -54,7 +55,7 @@ def test_resumed_run_matches_an_uninterrupted_one(tmp_path):
 
     with pytest.raises(Crash):
         CycleGANTrainer(cfg, a, b, tmp_path / "resumed", on_log=crash_at_3).fit()
-    assert torch.load(tmp_path / "resumed" / "last.pt", weights_only=False)["step"] == 2
+    assert checkpoints.load(tmp_path / "resumed" / "last.pt")["step"] == 2
     resumed = CycleGANTrainer(cfg, a, b, tmp_path / "resumed").fit(resume=True)
 
     assert resumed.steps == straight.steps == 4
@@ -81,7 +82,7 @@ def test_checkpoint_and_epoch_samples(tmp_path):
     a, b = _domains()
     seen = []
     result = CycleGANTrainer(_cfg(epochs=1), a, b, tmp_path, on_epoch=lambda e, s: seen.append((e, s))).fit()
-    state = torch.load(result.checkpoint, weights_only=False)
+    state = checkpoints.load(result.checkpoint)
     assert state["family"] == "cyclegan" and state["config"]["model"]["g_features"] == 4
     ((epoch, samples),) = seen
     assert epoch == 1 and samples.shape == (16, 3, 64, 64) and np.abs(samples).max() <= 1

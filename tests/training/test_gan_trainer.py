@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 
+from components import checkpoints
 from components.config import parse_config
 from components.training.gan_trainer import GANTrainer, load_generator
 from tests.conftest import digits_28
@@ -32,7 +33,7 @@ def test_resumed_run_matches_an_uninterrupted_one(tmp_path):
 
     with pytest.raises(Crash):
         GANTrainer(cfg, _images(), tmp_path / "resumed", on_log=_crash_at(6)).fit()
-    assert torch.load(tmp_path / "resumed" / "last.pt", weights_only=False)["step"] == 4
+    assert checkpoints.load(tmp_path / "resumed" / "last.pt")["step"] == 4
     # A new trainer object, as after a crash: only the checkpoint carries the state over.
     resumed = GANTrainer(cfg, _images(), tmp_path / "resumed").fit(resume=True)
 
@@ -73,7 +74,7 @@ def test_checkpoint_embeds_config_and_logs_losses(tmp_path):
     cfg = parse_config({**SMALL, "train": {**SMALL["train"], "epochs": 1}})
     epochs = []
     result = GANTrainer(cfg, _images(), tmp_path, on_epoch=lambda e, g: epochs.append((e, g.shape))).fit()
-    state = torch.load(result.checkpoint, weights_only=False)
+    state = checkpoints.load(result.checkpoint)
     assert state["config"]["model"]["latent_dim"] == 8 and state["family"] == "dcgan"
     assert epochs == [(1, (64, 1, 28, 28))]
     assert [row["step"] for row in result.history] == [1, 2, 3, 4]

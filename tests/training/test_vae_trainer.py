@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 
+from components import checkpoints
 from components.config import parse_config
 from components.training.gan_trainer import to_tensor
 from components.training.vae_trainer import VAETrainer, load_vae
@@ -61,7 +62,7 @@ def test_resumed_run_matches_an_uninterrupted_one(tmp_path):
 
     with pytest.raises(Crash):
         VAETrainer(cfg, _images(), tmp_path / "resumed", on_log=_crash_at(6)).fit()
-    assert torch.load(tmp_path / "resumed" / "last.pt", weights_only=False)["step"] == 4
+    assert checkpoints.load(tmp_path / "resumed" / "last.pt")["step"] == 4
     resumed = VAETrainer(cfg, _images(), tmp_path / "resumed").fit(resume=True)
 
     assert resumed.steps == straight.steps == 8
@@ -83,7 +84,7 @@ def test_checkpoint_embeds_config_and_logs_the_elbo_terms(tmp_path):
     result = VAETrainer(
         _cfg(epochs=1), _images(), tmp_path, on_epoch=lambda e, g: epochs.append((e, g.shape, np.abs(g).max()))
     ).fit()
-    state = torch.load(result.checkpoint, weights_only=False)
+    state = checkpoints.load(result.checkpoint)
     assert state["family"] == "vae" and state["config"]["model"] == {"latent_dim": 4, "features": 4}
     assert [(e, shape) for e, shape, _ in epochs] == [(1, (64, 1, 28, 28))] and epochs[0][2] <= 1
     assert [row["step"] for row in result.history] == [1, 2, 3, 4]
