@@ -6,6 +6,7 @@ A held-out AUC of 0.5 means it cannot; the p-value tests the held-out accuracy a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import torch
@@ -35,15 +36,19 @@ def c2st(
     batch_size: int = 128,
     lr: float = 1e-3,
 ) -> C2STResult:
-    """real, fake: (N, C, H, W) in [-1, 1]. Label 1 = generated."""
+    """real, fake: (N, C, H, W) in [-1, 1]. Label 1 = generated.
+
+    `seed` (the evaluation seed, cfg.evaluation.seed) fixes the split, the detector's initial weights and its
+    training; the detector is built and trained on its own seeded RNG, so the same inputs give the same result
+    whatever the process drew before (and the process's RNG state is left as it was)."""
     n = min(len(real), len(fake))
     x = torch.cat([real[:n], fake[:n]])
     y = torch.cat([torch.zeros(n, dtype=torch.long), torch.ones(n, dtype=torch.long)])
     order = torch.randperm(2 * n, generator=torch.Generator().manual_seed(seed))
     n_test = max(2, int(round(2 * n * test_fraction)))
     test_idx, train_idx = order[:n_test], order[n_test:]
-    model = DetectorCNN(channels=x.shape[1])
-    fit_classifier(model, x[train_idx], y[train_idx], epochs, batch_size, lr, seed=seed, label="c2st")
+    build = partial(DetectorCNN, channels=x.shape[1])  # built by fit_classifier, from `seed` alone
+    model = fit_classifier(build, x[train_idx], y[train_idx], epochs, batch_size, lr, seed=seed, label="c2st")
     logits = predict(model, x[test_idx])
     return held_out_result(y[test_idx].numpy(), logits[:, 1] - logits[:, 0])  # log-odds of "generated"
 

@@ -69,7 +69,9 @@ def evaluate_generator(
     ev = cfg.evaluation
     train = load_split(dataset_dir, "train")
     test = load_split(dataset_dir, "test")
-    evaluator = load_or_train(cache_dir, dataset_md5, ev.evaluator, cfg.seed, train, test)
+    # Every seed below is the evaluation's (ev.seed) or a constant, never the run's training seed (cfg.seed): every
+    # version of a model is scored by the same evaluator, latents, reference images, bootstraps and C2ST detector.
+    evaluator = load_or_train(cache_dir, dataset_md5, ev.evaluator, ev.seed, train, test)
 
     n = min(ev.num_samples, len(test[0]))
     # The reference split is fixed per data version: the first n test images; the floor uses n fixed train images.
@@ -84,14 +86,14 @@ def evaluate_generator(
     f_fake = extract(fake_uint8)
 
     fid = frechet.fid(f_ref, f_fake)
-    fid_ci = frechet.bootstrap_fid(f_ref, f_fake, rounds=ev.bootstrap, seed=cfg.seed)
+    fid_ci = frechet.bootstrap_fid(f_ref, f_fake, rounds=ev.bootstrap, seed=ev.seed)
     kid = frechet.kid(f_ref, f_fake)
-    kid_ci = frechet.bootstrap_kid(f_ref, f_fake, rounds=ev.bootstrap, seed=cfg.seed)
+    kid_ci = frechet.bootstrap_kid(f_ref, f_fake, rounds=ev.bootstrap, seed=ev.seed)
     floor_fid = frechet.fid(f_ref, f_floor)
     floor_kid = frechet.kid(f_ref, f_floor)
 
     m = min(ev.c2st.num_samples, n)
-    detection = c2st(to_tensor(real_ref[:m]), fake[:m], epochs=ev.c2st.epochs, seed=cfg.seed)
+    detection = c2st(to_tensor(real_ref[:m]), fake[:m], epochs=ev.c2st.epochs, seed=ev.seed)
 
     quality = prdc(f_ref, f_fake, k=ev.prdc_k)
     floor_quality = prdc(f_ref, f_floor, k=ev.prdc_k)
@@ -105,9 +107,9 @@ def evaluate_generator(
         if ev.features == "evaluator"
         else cached_features(cache_dir, evaluator_id, evaluator_extract, "test", real_ref)
     )
-    authentic = authenticity(f_train, e_fake, seed=cfg.seed)
+    authentic = authenticity(f_train, e_fake, seed=ev.seed)
     copies = duplicates(train[0], fake_uint8, near_threshold=ev.near_threshold)
-    held_out = authenticity(f_train, e_ref, seed=cfg.seed)  # real test images: the baseline to read it against
+    held_out = authenticity(f_train, e_ref, seed=ev.seed)  # real test images: the baseline to read it against
 
     metrics = {
         "fid": fid,

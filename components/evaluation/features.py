@@ -1,4 +1,6 @@
-"""The evaluator feature network: trained once per data version, cached on disk, loaded everywhere else."""
+"""The evaluator feature network: trained once per data version and evaluation config, cached on disk, loaded
+everywhere else. It depends on the evaluation seed (cfg.evaluation.seed) only, never on a run's training seed: two
+runs that differ only in `seed` are scored in one feature space."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import torch
 
 from components.config import EvaluatorConfig
 from components.models.evaluator import EVALUATOR_VERSION, EvaluatorCNN
-from components.training.classifier import fit_classifier, predict
+from components.training.classifier import build_seeded, fit_classifier, predict
 from components.training.gan_trainer import to_tensor
 
 
@@ -33,6 +35,8 @@ class Evaluator:
 
 
 def cache_key(dataset_md5: str, cfg: EvaluatorConfig, seed: int) -> str:
+    """Short sha256 of what the evaluator's weights depend on: data version, architecture, settings and `seed`, the
+    evaluation seed (cfg.evaluation.seed)."""
     blob = json.dumps(
         {"data": dataset_md5, "arch": EVALUATOR_VERSION, "cfg": cfg.model_dump(), "seed": seed}, sort_keys=True
     )
@@ -47,10 +51,13 @@ def load_or_train(
     train: tuple[np.ndarray, np.ndarray],
     test: tuple[np.ndarray, np.ndarray],
 ) -> Evaluator:
-    """Reuse the evaluator of this data version and settings; train (and cache atomically) only when there is none."""
+    """Reuse the evaluator of this data version and settings; train (and cache atomically) only when there is none.
+
+    `seed` is the evaluation seed (cfg.evaluation.seed), never a run's training seed. Building and training run on
+    their own seeded RNG (build_seeded, fit_classifier): the weights neither depend on nor change the process's RNG.
+    """
     path = Path(cache_dir) / f"evaluator-{cache_key(dataset_md5, cfg, seed)}.pt"
-    torch.manual_seed(seed)  # its initial weights must not depend on what ran before in this process
-    model = EvaluatorCNN()
+    model = build_seeded(EvaluatorCNN, seed)  # initial weights from `seed` alone, whatever ran before
     if path.is_file():
         state = torch.load(path, map_location="cpu", weights_only=True)
         model.load_state_dict(state["weights"])

@@ -84,3 +84,17 @@ def test_text_c2st_chance_for_real_vs_real_and_perfect_for_shuffled_characters()
     shuffled = ["".join(rng.sample(p, len(p))) for p in prose(60, seed=5)]  # same characters, no words
     fake = text_c2st(real[:60], shuffled, seed=0)
     assert fake.auc > 0.99 and fake.p_value < 1e-6
+
+
+def test_text_c2st_depends_on_its_seed_only():
+    """The same passages and seed give the same result whatever the process drew before (no global RNG is read)."""
+    import torch
+
+    real, fake = prose(60, seed=3), prose(60, seed=6)
+    first = text_c2st(real, fake, seed=0)
+    np.random.seed(99)
+    random.seed(99)
+    torch.rand(1000)
+    again = text_c2st(real, fake, seed=0)
+    assert (again.auc, again.accuracy, again.p_value) == (first.auc, first.accuracy, first.p_value)
+    assert np.array_equal(again.fpr, first.fpr) and np.array_equal(again.tpr, first.tpr)
