@@ -6,7 +6,7 @@ from pathlib import Path
 
 # inception.py needs the FID weights: `python -m components.evaluation.inception fetch` first.
 # gpt_int8.py needs a registered GPT with its INT8 graph: `genforge run configs/gpt-sotu.yaml` first.
-for script in ("latency.py", "pipeline.py", "inception.py", "gpt_int8.py"):
+for script in ("latency.py", "pipeline.py", "data_verify.py", "inception.py", "gpt_int8.py"):
     print(f"\n## bench/{script}\n", flush=True)
     sys.argv = [script]
     try:

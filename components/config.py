@@ -10,14 +10,17 @@ from typing import Annotated, Literal, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter, ValidationError, model_validator
 
+from components.errors import UserError
 
-class ConfigError(ValueError):
+
+class ConfigError(UserError, ValueError):
     """A config file that cannot be used; the message says where and how to fix it."""
 
 
 class Section(BaseModel):
-    # Unknown keys are typos more often than not: refuse them instead of ignoring them.
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Unknown keys are typos more often than not: refuse them instead of ignoring them. Every number must be finite
+    # (YAML's .inf and .nan are refused): no field of a training recipe means anything at infinity.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class DataConfig(Section):
@@ -88,10 +91,13 @@ class EvaluationConfig(Section):
     equal N, which is logged beside it."""
     prdc_k: int = Field(5, gt=0)
     """Neighbours of precision/recall/density/coverage (5, as Naeem et al. recommend)."""
-    near_threshold: float = Field(2.0, ge=0)
+    near_threshold: float = Field(2.0, ge=0, le=255)
     """A generated image within this mean absolute grey-level difference of a training image is a near copy."""
     bootstrap: int = Field(200, ge=10)
     """Resampling rounds of the FID and KID confidence intervals."""
+    seed: int = Field(0, ge=0)
+    """Seed of every evaluation network, split and bootstrap: fixed so that every version of a model is scored in
+    the same feature space (the top-level `seed` is the training seed: it never reaches the evaluation)."""
     evaluator: EvaluatorConfig = EvaluatorConfig()
     c2st: C2STConfig = C2STConfig()
 
@@ -109,6 +115,8 @@ class Bound(Section):
     def _one_side(self) -> Bound:
         if self.min is None and self.max is None:
             raise ValueError("give a min, a max or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min} is above max {self.max}: no value could pass")
         return self
 
 
@@ -138,7 +146,7 @@ class PipelineConfig(Section):
     family: str
     dataset: Literal["fashion-mnist", "emoji-google2twitter"] = "fashion-mnist"
     """The materialised data set under data/<dataset>/ (each family accepts the ones it can train on)."""
-    seed: int = 0
+    seed: int = Field(0, ge=0)
     data: DataConfig = DataConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
     export: ExportConfig = ExportConfig()
@@ -349,7 +357,7 @@ class TextDataConfig(Section):
     held_out_fraction: float = Field(0.1, gt=0, lt=1)
     """Share of the corpus held out: the latest documents (sotu, peoplesdaily), the end of the book (moby), a seeded
     sample (sentiment-zh)."""
-    split_seed: int = 0
+    split_seed: int = Field(0, ge=0)
     """Seed of the sentiment-zh split (the others split by position)."""
 
 
@@ -388,6 +396,14 @@ class GPTTrainConfig(RunnerConfig):
     """Fine-tune only: also train the same architecture from random weights for the same steps on the same data,
     so the evaluation can report the fine-tune gain."""
 
+    @model_validator(mode="after")
+    def _schedule(self) -> GPTTrainConfig:
+        if self.min_lr > self.lr:
+            raise ValueError(
+                f"min_lr {self.min_lr} is above lr {self.lr}: the cosine schedule decays from lr to min_lr"
+            )
+        return self
+
 
 class GPTSourcesConfig(Section):
     model: str | None = None
@@ -402,7 +418,9 @@ class GPTEvaluationConfig(Section):
     sample_tokens: int = Field(100, gt=0)
     temperature: float = Field(1.0, ge=0)
     top_k: int | None = Field(200, gt=0)
-    seed: int = 0
+    seed: int = Field(0, ge=0)
+    """Seed of every evaluation sample, split and classifier (logged samples, C2ST passages and continuations, the
+    n-gram baseline): fixed so that every version of a model is scored alike (the top-level `seed` trains)."""
     memorisation_ngram: int = Field(8, gt=0)
     """Character n-gram length of the copied-n-gram share."""
     c2st_passages: int = Field(60, ge=5)
@@ -417,7 +435,7 @@ class GPTEvaluationConfig(Section):
 class GPTExportConfig(Section):
     parity_atol: float = Field(1e-4, gt=0)
     parity_batch: int = Field(2, gt=0)
-    parity_seq_lengths: tuple[int, ...] = (1, 7, 64)
+    parity_seq_lengths: tuple[Annotated[int, Field(gt=0)], ...] = Field((1, 7, 64), min_length=1)
     """Sequence lengths of the parity check (cropped to block_size): the graph's sequence axis is dynamic."""
     int8: bool = True
     """Also quantise a language model's logits graph to INT8 (onnxruntime dynamic quantisation): model.int8.onnx,
@@ -433,8 +451,15 @@ class GPTClassifierConfig(Section):
     """Classification fine-tunes only (dataset sentiment-zh): a linear head on the pooled hidden states."""
 
     pooling: Literal["last", "mean"] = "last"
-    baseline_ngrams: tuple[int, int] = (1, 3)
+    baseline_ngrams: tuple[Annotated[int, Field(gt=0)], Annotated[int, Field(gt=0)]] = (1, 3)
     """Character n-gram range of the bag-of-n-grams logistic-regression baseline (TF-IDF, scikit-learn)."""
+
+    @model_validator(mode="after")
+    def _ngram_range(self) -> GPTClassifierConfig:
+        low, high = self.baseline_ngrams
+        if low > high:
+            raise ValueError(f"baseline_ngrams ({low}, {high}) must be (shortest, longest)")
+        return self
 
 
 class GPTPipelineConfig(PipelineConfig):

@@ -4,21 +4,59 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 import onnxruntime as ort  # noqa: E402  (after the telemetry switch)
+from onnxruntime.capi import onnxruntime_pybind11_state as _ort_errors  # noqa: E402
 
+from components.errors import BadInputError  # noqa: E402
 from components.images import grid, to_uint8  # noqa: E402
+
+MAX_IMAGE_SIDE = 4096
+"""Input images wider or taller than this are refused before they are decoded (a small PNG can claim to be
+20000×20000 and inflate to gigabytes): downscale them first."""
+
+# What onnxruntime raises for a file it cannot load as a model (missing, not ONNX, truncated, unsupported operators).
+_ORT_LOAD_ERRORS = tuple(
+    getattr(_ort_errors, name)
+    for name in (
+        "Fail",
+        "InvalidArgument",
+        "InvalidGraph",
+        "InvalidProtobuf",
+        "NoModel",
+        "NoSuchFile",
+        "NotImplemented",
+        "RuntimeException",
+    )
+    if hasattr(_ort_errors, name)
+)
 
 
 def session(path: str | Path, threads: int = 2) -> ort.InferenceSession:
+    """An onnxruntime CPU session; a file that is missing, empty or not a loadable ONNX model is a BadInputError
+    that names it."""
+    path = Path(path)
+    if not path.is_file():
+        raise BadInputError(f"no such ONNX model file: {path}")
+    if path.stat().st_size == 0:
+        raise BadInputError(f"{path} is empty (0 bytes), not an ONNX model: export or `genforge pull` it again")
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.log_severity_level = 3
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except _ORT_LOAD_ERRORS as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        reason = reason.split(" failed:")[-1].strip() or reason  # "[ONNXRuntimeError] : 7 : … failed:Protobuf …"
+        raise BadInputError(
+            f"{path} is not a valid ONNX model ({reason[:200]}): it may be truncated or not ONNX at all; "
+            "export or `genforge pull` it again"
+        ) from None
 
 
 def latent_dim(sess: ort.InferenceSession) -> int:
@@ -74,13 +112,50 @@ def generate_grid(onnx_path: str | Path, n: int, seed: int = 0, label: int | Non
     return grid(generate(onnx_path, per_row * len(names), seed, np.arange(per_row * len(names)) // per_row), per_row)
 
 
+def open_image(path: str | Path, mode: str):
+    """Open an image file and convert it to `mode` (a decoded PIL image), refusing what cannot be one: a missing,
+    empty or non-image file, a damaged one, and one larger than MAX_IMAGE_SIDE on a side (checked from its header,
+    before any pixel is decoded). Each refusal is a BadInputError naming the file."""
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    expects = "give a PNG or JPEG image"
+    if not path.is_file():
+        raise BadInputError(f"no such image file: {path}")
+    if path.stat().st_size == 0:
+        raise BadInputError(f"{path} is empty (0 bytes): {expects}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the size check below decides
+        try:
+            with Image.open(path) as picture:
+                width, height = picture.size
+                if max(width, height) > MAX_IMAGE_SIDE:
+                    raise BadInputError(
+                        f"{path} is {width}×{height} pixels, above the {MAX_IMAGE_SIDE}×{MAX_IMAGE_SIDE} cap: "
+                        "downscale it first"
+                    )
+                return picture.convert(mode)
+        except BadInputError:
+            raise
+        except Image.DecompressionBombError:
+            raise BadInputError(
+                f"{path} claims more pixels than PIL will decode (a decompression bomb?); images above "
+                f"{MAX_IMAGE_SIDE}×{MAX_IMAGE_SIDE} are refused: downscale it first"
+            ) from None
+        except UnidentifiedImageError:
+            raise BadInputError(f"{path} is not an image PIL can read: {expects}") from None
+        except (OSError, SyntaxError, ValueError) as exc:  # truncated or corrupt pixel data
+            raise BadInputError(f"{path} is a damaged image ({str(exc)[:120]}): {expects}") from None
+
+
 def load_images(paths: list[str | Path], size: tuple[int, int]) -> np.ndarray:
-    """PNG/JPEG files → float32 (N, 1, H, W) in [-1, 1]: grey, resized (PIL bicubic) to the model's input size."""
+    """PNG/JPEG files → float32 (N, 1, H, W) in [-1, 1]: grey, resized (PIL bicubic) to the model's input size.
+    Unusable files are a BadInputError (see open_image)."""
     from PIL import Image
 
     batch = []
     for path in paths:
-        picture = Image.open(path).convert("L")
+        picture = open_image(path, "L")
         if picture.size != size[::-1]:
             picture = picture.resize(size[::-1], Image.BICUBIC)
         batch.append(np.asarray(picture, dtype=np.float32) / 127.5 - 1.0)
@@ -142,8 +217,7 @@ def load_rgb(paths: list[str | Path], size: tuple[int, int] = (64, 64)) -> np.nd
 
     batch = []
     for path in paths:
-        with Image.open(path) as picture:
-            rgba = picture.convert("RGBA")
+        rgba = open_image(path, "RGBA")
         if rgba.size != size[::-1]:
             rgba = rgba.resize(size[::-1], Image.BICUBIC)
         pixels = np.asarray(rgba, dtype=np.uint32)

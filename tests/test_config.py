@@ -3,6 +3,7 @@ from pathlib import Path
 import pytest
 
 from components.config import ConfigError, DetectorPipelineConfig, load_config, parse_config
+from components.errors import UserError
 
 CONFIGS = sorted((Path(__file__).resolve().parent.parent / "configs").glob("*.yaml"))
 
@@ -64,3 +65,34 @@ def test_family_selects_the_config_class_and_its_own_sections():
         parse_config({"family": "gpt2"})
     with pytest.raises(ConfigError, match=r"dataset: Input should be 'emoji-google2twitter'"):
         parse_config({"family": "cyclegan", "dataset": "fashion-mnist"})  # a family refuses data it cannot use
+
+
+@pytest.mark.parametrize("value", [".inf", "-.inf", ".nan"])
+def test_non_finite_numbers_are_refused_with_the_field_named(tmp_path, value):
+    path = tmp_path / "bad.yaml"
+    path.write_text(f"train:\n  lr: {value}\n")
+    with pytest.raises(ConfigError, match=r"train\.lr: Input should be a finite number") as info:
+        load_config(path)
+    assert isinstance(info.value, UserError) and str(path) in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        ({"family": "gpt", "train": {"grad_clip": float("inf")}}, "train.grad_clip: Input should be a finite"),
+        ({"evaluation": {"near_threshold": float("nan")}}, "evaluation.near_threshold: Input should be a finite"),
+        ({"promotion": {"thresholds": {"fid": {"max": float("inf")}}}}, "promotion.thresholds.fid.max: Input should"),
+        ({"family": "cyclegan", "train": {"decay_from": 1.5}}, "train.decay_from: Input should be less than or equal"),
+        ({"family": "detector", "train": {"augment": {"blur": -0.1}}}, "train.augment.blur: Input should be greater"),
+        ({"family": "gpt", "export": {"parity_atol": 0}}, "export.parity_atol: Input should be greater than 0"),
+        ({"family": "gpt", "export": {"parity_seq_lengths": [1, 0]}}, "export.parity_seq_lengths.1: Input should be"),
+        ({"family": "gpt", "train": {"lr": 1e-4, "min_lr": 1e-3}}, "train: Value error, min_lr 0.001 is above lr"),
+        ({"family": "gpt", "classifier": {"baseline_ngrams": [3, 1]}}, "classifier: Value error, baseline_ngrams"),
+        ({"promotion": {"thresholds": {"fid": {"min": 2, "max": 1}}}}, "promotion.thresholds.fid: Value error, min 2"),
+        ({"seed": -1}, "seed: Input should be greater than or equal to 0"),
+    ],
+)
+def test_numbers_out_of_range_are_refused_with_the_field_named(raw, field):
+    with pytest.raises(ConfigError) as info:
+        parse_config(raw)
+    assert field in str(info.value)

@@ -50,7 +50,10 @@ def prepare(root: Path, cfg: DataConfig, rebuild: bool = False, dataset: str = "
     """Make data/<dataset> match its source and its pointer data/<dataset>.dvc: reuse it when DVC says it is
     current, else build it, `dvc add` it and push it."""
     dataset_dir = root / "data" / dataset
-    if rebuild or not dataset_dir.is_dir() or not versioning.is_current(root, dataset):
+    # By content hash, never mtimes: a byte changed on disk (mtime kept or not) is rebuilt from the verified source.
+    if rebuild or not dataset_dir.is_dir() or not versioning.is_current(root, dataset, verify=True):
+        if dataset_dir.is_dir() and not rebuild and versioning.pinned_md5(root, dataset):
+            log.warning("data/%s on disk does not hash to its pinned md5: rebuilding it from the source", dataset)
         log.info("materialising %s into %s", dataset, dataset_dir)
         _builder(dataset)(root, cfg)
         pinned_before = versioning.pinned_md5(root, dataset)

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from components.errors import UserError
+
 ENV_VAR = "GENFORGE_FASHION_MNIST_DIR"
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 DOWNLOAD_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
@@ -35,7 +37,7 @@ HOW_TO_GET = (
 )
 
 
-class SourceError(ValueError):
+class SourceError(UserError, ValueError):
     """The raw data is missing or unusable; the message says which file and how to fix it."""
 
 
@@ -76,7 +78,9 @@ def download(download_dir: Path, timeout: float = 10.0) -> Path:
                 shutil.copyfileobj(response, out)
         except OSError as exc:
             partial.unlink(missing_ok=True)
-            raise SourceError(f"Fashion-MNIST is not on this machine and downloading it failed ({exc}).\n{HOW_TO_GET}") from None
+            raise SourceError(
+                f"Fashion-MNIST is not on this machine and downloading it failed ({exc}).\n{HOW_TO_GET}"
+            ) from None
         read_idx(partial, expected)  # refuse a corrupt download before it takes the real name
         partial.rename(target)
     return download_dir
@@ -90,7 +94,9 @@ def read_idx(path: Path, expected_sha256: str | None = None) -> tuple[np.ndarray
     try:
         payload = gzip.decompress(path.read_bytes())
     except (OSError, EOFError, zlib.error) as exc:
-        raise SourceError(f"{path}: not a readable gzip file ({exc}); the file is corrupt or truncated — fetch it again") from None
+        raise SourceError(
+            f"{path}: not a readable gzip file ({exc}); the file is corrupt or truncated — fetch it again"
+        ) from None
     actual = hashlib.sha256(payload).hexdigest()
     if expected_sha256 is not None and actual != expected_sha256:
         raise SourceError(
@@ -122,13 +128,18 @@ def load(folder: Path, verify_checksums: bool = True) -> FashionMNIST:
     for split in ("train", "test"):
         images, labels = arrays[f"{split}-images"], arrays[f"{split}-labels"]
         if images.ndim != 3 or images.shape[1:] != (28, 28):
-            raise SourceError(f"{folder / FILES[f'{split}-images'][0]}: expected images of shape (N, 28, 28), got {images.shape}")
+            raise SourceError(
+                f"{folder / FILES[f'{split}-images'][0]}: expected images of shape (N, 28, 28), got {images.shape}"
+            )
         if labels.ndim != 1 or len(labels) != len(images):
             raise SourceError(
-                f"{folder / FILES[f'{split}-labels'][0]}: expected {len(images)} labels, one per image, got shape {labels.shape}"
+                f"{folder / FILES[f'{split}-labels'][0]}: expected {len(images)} labels, one per image, "
+                f"got shape {labels.shape}"
             )
         if labels.size and labels.max() > 9:
-            raise SourceError(f"{folder / FILES[f'{split}-labels'][0]}: labels must be classes 0–9, found {labels.max()}")
+            raise SourceError(
+                f"{folder / FILES[f'{split}-labels'][0]}: labels must be classes 0–9, found {labels.max()}"
+            )
     return FashionMNIST(
         arrays["train-images"], arrays["train-labels"], arrays["test-images"], arrays["test-labels"], checksums
     )

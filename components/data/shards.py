@@ -9,8 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
+from components.errors import UserError
 
-class DataMissingError(FileNotFoundError):
+
+class DataMissingError(UserError, FileNotFoundError):
     """The materialised dataset is not there; run `genforge data build`."""
 
 

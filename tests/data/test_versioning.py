@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -26,6 +27,30 @@ def test_prepare_versions_with_dvc_and_is_idempotent(workspace, digits_source, t
     next((workspace / "data" / "fashion-mnist").glob("test-images-*.npy")).write_bytes(b"garbage")
     assert not versioning.is_current(workspace)
     assert prepare(workspace, cfg).dvc_md5 == ref.dvc_md5
+
+
+def test_a_flipped_byte_with_its_mtime_kept_is_caught_and_rebuilt(workspace, digits_source):
+    cfg = DataConfig(source_dir=str(digits_source), verify_checksums=False, shard_size=500)
+    ref = prepare(workspace, cfg)
+    shard = next((workspace / "data" / "fashion-mnist").glob("train-images-*.npy"))
+    stat = shard.stat()
+    raw = bytearray(shard.read_bytes())
+    raw[-1] ^= 0xFF  # one pixel of one image, same size
+    shard.write_bytes(bytes(raw))
+    os.utime(shard, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # and the mtime DVC's state cache trusts
+    assert versioning.is_current(workspace, verify=False)  # DVC's stat-based status is fooled…
+    assert not versioning.is_current(workspace)  # …the content hash is not
+    def status(*flags):
+        argv = ["genforge", "data", "status", "--root", str(workspace), *flags]
+        code = f"import sys; sys.argv = {argv!r}; from flows.cli import main; main()"
+        return subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+
+    quick, verified = status(), status("--verify")
+    assert quick.returncode == 0 and "current" in quick.stdout
+    assert verified.returncode == 1 and "MISSING or CHANGED" in verified.stdout
+    rebuilt = prepare(workspace, cfg)  # the data step rebuilds it from the verified source
+    assert rebuilt.dvc_md5 == ref.dvc_md5 and rebuilt.dataset_md5 == ref.dataset_md5
+    assert shard.read_bytes() != bytes(raw)
 
 
 def test_not_a_dvc_repo_is_a_clear_error(tmp_path):
