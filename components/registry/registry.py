@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import socket
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +13,9 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
 import mlflow
+from components import faults
+from components.checksums import sha256_file
+from components.errors import CheckpointError, UserError
 from components.refs import Decision, SourcesRef
 from mlflow import MlflowClient
 
@@ -19,7 +23,7 @@ CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous"
 METRIC_PREFIX = "metric."
 
 
-class RegistryError(LookupError):
+class RegistryError(UserError, LookupError):
     """A model reference that does not resolve; the message says what exists."""
 
 
@@ -97,7 +101,9 @@ def apply_decision(
 ) -> list[str]:
     """challenger → this version always; on 'promote', previous → old champion and champion → this version.
 
-    Every alias move is written to the audit experiment, since MLflow keeps no alias history.
+    Idempotent: a move already made is not made again, so a re-run after a crash completes what is left. Every
+    move is written to the audit experiment (MLflow keeps no alias history) as a run opened before the alias moves
+    and finished after: a finished record is a move that happened, with the version that really held the alias.
     """
     client.set_model_version_tag(name, version, "genforge.decision", decision.action)
     client.set_model_version_tag(name, version, "genforge.decision_reasons", "; ".join(decision.reasons)[:5000])
@@ -110,9 +116,22 @@ def apply_decision(
     lines = []
     for alias, target in moves:
         before = _alias_target(client, name, alias)
+        record = _pending_audit(client, audit_experiment, name, alias, target)
+        if before == str(target):
+            if record is not None:  # moved, then killed before its record was closed
+                client.set_terminated(record.info.run_id, "FINISHED")
+            continue
+        if record is None:
+            record = _audit(client, audit_experiment, name, alias, before, target, decision)
+        else:
+            client.set_tag(record.info.run_id, "from_version", before or "")
+        faults.point(f"promote:before-{alias}")
         client.set_registered_model_alias(name, alias, target)
-        _audit(client, audit_experiment, name, alias, before, target, decision)
+        faults.point(f"promote:after-{alias}")
+        client.set_terminated(record.info.run_id, "FINISHED")
         lines.append(f"{alias}: {before or '—'} → {target}")
+    for stale in _pending_audits(client, audit_experiment, name):  # intents a re-decision made moot
+        client.set_terminated(stale.info.run_id, "KILLED")
     return lines
 
 
@@ -129,25 +148,44 @@ def _alias_target(client: MlflowClient, name: str, alias: str) -> str | None:
 
 def _audit(
     client: MlflowClient, experiment_id: str, name: str, alias: str, before: str | None, after: str, decision: Decision
-) -> None:
+):
+    """Open the audit record of one alias move (RUNNING until the move is made)."""
     who = f"{getpass.getuser()}@{socket.gethostname()}"
     tags = {
         "mlflow.runName": f"{name}@{alias} → v{after}",
         "model": name,
         "alias": alias,
         "from_version": before or "",
-        "to_version": after,
+        "to_version": str(after),
         "who": who,
         "action": decision.action,
         "why": "; ".join(decision.reasons)[:5000],
     }
-    run = client.create_run(experiment_id, tags=tags)
-    client.set_terminated(run.info.run_id)
+    return client.create_run(experiment_id, tags=tags)
+
+
+def _pending_audits(client: MlflowClient, experiment_id: str, name: str) -> list:
+    return client.search_runs(
+        [experiment_id], f"tags.model = '{name}' and attributes.status = 'RUNNING'", max_results=1000
+    )
+
+
+def _pending_audit(client: MlflowClient, experiment_id: str, name: str, alias: str, target: str):
+    found = [
+        r
+        for r in _pending_audits(client, experiment_id, name)
+        if r.data.tags.get("alias") == alias and r.data.tags.get("to_version") == str(target)
+    ]
+    return found[0] if found else None
 
 
 def history(client: MlflowClient, audit_experiment_id: str, name: str) -> list[dict]:
+    """The alias moves that happened (finished audit records), oldest first."""
     runs = client.search_runs(
-        [audit_experiment_id], f"tags.model = '{name}'", order_by=["attributes.start_time ASC"], max_results=10_000
+        [audit_experiment_id],
+        f"tags.model = '{name}' and attributes.status = 'FINISHED'",
+        order_by=["attributes.start_time ASC"],
+        max_results=10_000,
     )
     return [
         {
@@ -195,15 +233,47 @@ def metadata(resolved: Resolved) -> str:
     )
 
 
-def training_checkpoints(client: MlflowClient, ref: str, dst: Path) -> SourcesRef:
-    """Download the per-epoch generator snapshots of `ref`'s training run. The detector trains on all of them
-    (the final one is the registered version itself, the generator it must catch) except the second-to-last,
-    which it never sees: the hardest held-out generator, closest in quality to the champion."""
+def _verified_checkpoints(client: MlflowClient, ref: str, dst: Path) -> tuple[Resolved, str, Path]:
+    """Download the training checkpoints of `ref` and check each against the sha256 recorded at registration,
+    before anything opens them: a file the store swapped or added is refused, naming it."""
     resolved = resolve(client, ref)
     run_id = resolved.version.tags.get("genforge.train_run_id")
     if not run_id:
         raise RegistryError(f"{ref} has no genforge.train_run_id tag: it was not trained by a GenForge pipeline")
-    folder = Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="checkpoint", dst_path=str(dst)))
+    recorded = json.loads(resolved.version.tags.get("genforge.checkpoints") or "{}")
+    if not recorded:
+        raise RegistryError(
+            f"{ref} (v{resolved.number}) records no checkpoint checksums (genforge.checkpoints): it was registered by "
+            "an older GenForge; re-run its pipeline so that its checkpoints can be verified before they are opened"
+        )
+    dst.mkdir(parents=True, exist_ok=True)
+    fresh = tempfile.mkdtemp(prefix=f"v{resolved.number}-", dir=dst)  # never mixed with an earlier download
+    folder = Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="checkpoint", dst_path=fresh))
+    for file in sorted(folder.iterdir()):
+        if file.name not in recorded:
+            raise CheckpointError(f"{file} was not among the checkpoints recorded when {ref} was registered: refused")
+        actual = sha256_file(file)
+        if actual != recorded[file.name]:
+            raise CheckpointError(
+                f"{file} has sha256 {actual[:16]}…, not the {recorded[file.name][:16]}… recorded when {ref} was "
+                "registered: the artifact store was altered; refusing to open it"
+            )
+    return resolved, run_id, folder
+
+
+def final_checkpoint(client: MlflowClient, ref: str, dst: Path) -> Path:
+    """The verified final checkpoint (last.pt) of `ref`'s training run: to re-score a champion in a new space."""
+    _, _, folder = _verified_checkpoints(client, ref, dst)
+    if not (folder / "last.pt").is_file():
+        raise RegistryError(f"{ref}'s training run logged no last.pt checkpoint")
+    return folder / "last.pt"
+
+
+def training_checkpoints(client: MlflowClient, ref: str, dst: Path) -> SourcesRef:
+    """Download the per-epoch generator snapshots of `ref`'s training run, verified. The detector trains on all of
+    them (the final one is the registered version itself, the generator it must catch) except the second-to-last,
+    which it never sees: the hardest held-out generator, closest in quality to the champion."""
+    resolved, run_id, folder = _verified_checkpoints(client, ref, dst)
     epochs = sorted(folder.glob("epoch_*.pt"))
     if len(epochs) < 2:
         raise RegistryError(
