@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +18,7 @@ import numpy as np
 from mlflow.entities import Metric, Param, RunTag
 
 import mlflow
+from components.errors import ServerUnreachable
 from components.refs import DataRef
 from components.workspace import Workspace
 from mlflow import MlflowClient
@@ -23,8 +26,41 @@ from mlflow import MlflowClient
 AUDIT_EXPERIMENT = "genforge-audit"
 
 
+def check_server(uri: str, timeout: float = 5.0) -> None:
+    """An HTTP tracking server must answer, and accept our credentials, within seconds: else one clear error
+    instead of minutes of MLflow's silent retries."""
+    import requests
+
+    base = uri.rstrip("/")
+    try:
+        health = requests.get(f"{base}/health", timeout=timeout)
+        probe = requests.get(
+            f"{base}/api/2.0/mlflow/experiments/search",
+            params={"max_results": 1},
+            auth=(os.environ.get("MLFLOW_TRACKING_USERNAME", ""), os.environ.get("MLFLOW_TRACKING_PASSWORD", "")),
+            timeout=timeout,
+        )
+    except requests.RequestException as exc:
+        raise ServerUnreachable(
+            f"the MLflow server at {uri} does not answer ({type(exc).__name__}): start it, or fix or unset "
+            "MLFLOW_TRACKING_URI (unset, GenForge uses the workspace's embedded store)"
+        ) from None
+    if probe.status_code in (401, 403):
+        raise ServerUnreachable(
+            f"the MLflow server at {uri} refused the credentials (HTTP {probe.status_code}): set "
+            "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD"
+        )
+    if health.status_code != 200 or probe.status_code >= 500:
+        raise ServerUnreachable(
+            f"the MLflow server at {uri} is not healthy (HTTP {health.status_code} / {probe.status_code}): check it "
+            "or fix MLFLOW_TRACKING_URI"
+        )
+
+
 def configure(ws: Workspace) -> MlflowClient:
-    """Point MLflow at the workspace store (MLFLOW_TRACKING_URI, when set, wins)."""
+    """Point MLflow at the workspace store (MLFLOW_TRACKING_URI, when set, wins; a server is checked first)."""
+    if ws.tracking_uri.startswith(("http://", "https://")):
+        check_server(ws.tracking_uri)
     ws.mlflow_dir.mkdir(parents=True, exist_ok=True)
     mlflow.set_tracking_uri(ws.tracking_uri)
     mlflow.set_registry_uri(ws.tracking_uri)
@@ -96,16 +132,23 @@ class StepRun:
         if active is not None and active.info.run_id == self.run_id:
             yield
             return
-        with mlflow.start_run(run_id=self.run_id):
+        mlflow.start_run(run_id=self.run_id)
+        try:
             yield
+        finally:
+            # Leave it RUNNING: the run ends with its step (a plain `with start_run` would mark it FINISHED here, so
+            # a process killed later would leave a run that claims success).
+            mlflow.end_run(status="RUNNING")
 
     def log_dataset(self, data: DataRef, name: str, context: str = "training") -> None:
         """mlflow.log_input with the DVC md5 as the digest, so the UI links runs to the data version."""
         from mlflow.data.meta_dataset import MetaDataset
+        from mlflow.entities import DatasetInput, InputTag
+        from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
         dataset = MetaDataset(_dvc_source(data), name=name, digest=data.dvc_md5[:36])
-        with self.activate():
-            mlflow.log_input(dataset, context=context)
+        entry = DatasetInput(dataset._to_mlflow_entity(), [InputTag(MLFLOW_DATASET_CONTEXT, context)])
+        self.client.log_inputs(self.run_id, [entry])  # by id: never opens or ends the run
 
     def finish(self, status: str = "FINISHED") -> None:
         self.flush()
@@ -151,17 +194,63 @@ def run(
     client: MlflowClient, experiment: str, name: str, parent: str | None = None, tags: dict[str, str] | None = None
 ) -> Iterator[StepRun]:
     """Start a run (nested under `parent` when given); it ends FINISHED, or FAILED if the block raises."""
-    all_tags = {"mlflow.runName": name, **(tags or {})}
+    all_tags = {"mlflow.runName": name, **(tags or {}), **owner_tags()}
     if parent:
         all_tags["mlflow.parentRunId"] = parent
     created = client.create_run(experiment, tags=all_tags, run_name=name)
     step = StepRun(client, created.info.run_id)
     try:
         yield step
+    except KeyboardInterrupt:
+        step.finish("KILLED")
+        raise
     except BaseException:
         step.finish("FAILED")
         raise
     step.finish("FINISHED")
+
+
+# ---- runs of dead processes ---------------------------------------------------------------------------------------
+# A process killed outright (kill -9, OOM, power) cannot end its runs. Each run records which process owns it, so
+# the next command on this host can tell a live run from an orphan and mark the orphan KILLED.
+
+OWNER_HOST, OWNER_PID, OWNER_START = "genforge.host", "genforge.pid", "genforge.pid_start"
+
+
+def _process_start(pid: int) -> str:
+    """The kernel's start time of a process (clock ticks since boot): with the pid, names it uniquely."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def owner_tags() -> dict[str, str]:
+    pid = os.getpid()
+    return {OWNER_HOST: socket.gethostname(), OWNER_PID: str(pid), OWNER_START: _process_start(pid)}
+
+
+def _alive(tags: dict[str, str]) -> bool:
+    pid = tags.get(OWNER_PID, "")
+    return pid.isdigit() and _process_start(int(pid)) == tags.get(OWNER_START) != ""
+
+
+def reap_dead_runs(client: MlflowClient) -> list:
+    """Mark KILLED every RUNNING run that a GenForge process on this host started and that process is gone;
+    returns those runs (their `prefect.flow_run_id` tags name the flow runs to mark CRASHED)."""
+    host = socket.gethostname()
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    reaped = []
+    for start in range(0, len(experiments), 100):
+        runs = client.search_runs(
+            experiments[start : start + 100],
+            f"attributes.status = 'RUNNING' and tags.`{OWNER_HOST}` = '{host}'",
+            max_results=10_000,
+        )
+        for dead in (r for r in runs if not _alive(r.data.tags)):
+            client.set_terminated(dead.info.run_id, "KILLED")
+            reaped.append(dead)
+    return reaped
 
 
 def _flatten(tree: dict, prefix: str = "") -> dict[str, object]:

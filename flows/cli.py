@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import NoReturn
 
@@ -75,10 +75,31 @@ def _client(ws: Workspace):
     return tracking.configure(ws)
 
 
+def _one_line(message: str) -> str:
+    """A message folded onto one line (a config error lists one field per line): `a:` + `- b` → `a: b`; else `; `."""
+    parts = [line.strip().removeprefix("- ") for line in str(message).splitlines() if line.strip()]
+    folded = parts[0] if parts else ""
+    for part in parts[1:]:
+        folded += f" {part}" if folded.endswith(":") else f"; {part}"
+    return folded
+
+
+def _print_error(message: object) -> None:
+    from rich.markup import escape
+
+    err.print(f"[bold red]error:[/] {escape(_one_line(str(message)))}", highlight=False)
+
+
 def _fail(message: str) -> NoReturn:
     """A user error: one red line on stderr, exit 2."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    _print_error(message)
     raise typer.Exit(2)
+
+
+def _png_output(path: Path, option: str = "-o") -> None:
+    """The image commands write PNG: refuse another suffix before any work (PIL would fail after it)."""
+    if path.suffix.lower() != ".png":
+        _fail(f"{option} {path}: the output is a PNG image; give a file name ending in .png")
 
 
 @contextmanager
@@ -89,6 +110,8 @@ def _model(ref: str, root: Path | None) -> Iterator[Path]:
     if Path(ref).is_dir():
         yield Path(ref) / "model.onnx"
     elif ref.endswith(".onnx"):
+        if not Path(ref).is_file():
+            _fail(f"no such ONNX model file: {ref}; give an existing .onnx file, a pulled folder or NAME@ALIAS")
         yield Path(ref)
     else:
         import tempfile
@@ -112,13 +135,48 @@ def run(
     from components.config import load_config
 
     load_config(config if config.is_absolute() or config.exists() else ws.root / config)  # fail fast, before Prefect
+    from flows import prefect_api
     from flows.pipeline import pipeline
 
-    summary = pipeline(str(config), str(ws.root), resume=resume, force=force, rebuild_data=rebuild_data)
+    _no_user_error_tracebacks()
+    if os.environ.get("PREFECT_API_URL"):  # unreachable servers fail here, in seconds, before any work
+        prefect_api.check_api(os.environ["PREFECT_API_URL"])
+    _client(ws)
+    with prefect_api.api():
+        try:
+            summary = pipeline(str(config), str(ws.root), resume=resume, force=force, rebuild_data=rebuild_data)
+        finally:  # send the run's last log records while the API still answers (else: "Error logging to API")
+            from prefect.logging.handlers import APILogWorker
+
+            with suppress(Exception):  # never hide the run's own outcome
+                APILogWorker.drain_all(timeout=5)
     _print_summary(summary)
 
 
+def _no_user_error_tracebacks() -> None:
+    """Prefect logs a failed task's exception with its traceback on the console; a UserError (a diverged training,
+    a bad config) is reported by main() in one line instead, so its console records are dropped (the Prefect API
+    still receives them, traceback included)."""
+    import logging
+
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    from components.errors import UserError
+
+    class DropUserErrors(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            return not (record.exc_info and isinstance(record.exc_info[1], UserError))
+
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, PrefectConsoleHandler) and not any(
+            type(f).__name__ == "DropUserErrors" for f in handler.filters
+        ):
+            handler.addFilter(DropUserErrors())
+
+
 def _print_summary(s: dict) -> None:
+    for line in s.get("reaped", []):
+        out.print(f"cleaned up: {line}")
     state = (
         f"unchanged (already registered; its decision: {s['decision']})" if s["already_registered"] else s["decision"]
     )
@@ -177,6 +235,9 @@ def data_build(
 @data_app.command("status")
 def data_status(
     dataset: str | None = typer.Option(None, "--dataset", help="Check this dataset only (e.g. fashion-mnist)."),
+    verify: bool = typer.Option(
+        False, "--verify", help="Hash the bytes on disk (as every run does) instead of trusting DVC's mtime cache."
+    ),
     root: Path | None = ROOT,
 ) -> None:
     """Show each dataset's pinned version (data.dvc, data/<dataset>.dvc) and whether data/ on disk matches it."""
@@ -193,7 +254,7 @@ def data_status(
         raise typer.Exit(1)
     stale = []
     for dataset in datasets:
-        current = versioning.is_current(ws.root, dataset)
+        current = versioning.is_current(ws.root, dataset, verify=verify)
         stale += [] if current else [dataset]
         out.print(
             f"{versioning.pointer(ws.root, dataset).relative_to(ws.root)} pins "
@@ -245,13 +306,18 @@ def models(
 @app.command()
 def pull(
     ref: str = typer.Argument(..., help="NAME@ALIAS or NAME/VERSION, e.g. dcgan-fashion-mnist@champion"),
-    output: Path = typer.Option(..., "-o", "--output", help="Folder to write model.onnx and genforge.json into."),
+    output: Path = typer.Option(..., "-o", "--output", help="A new folder to write model.onnx and genforge.json into."),
+    force: bool = typer.Option(
+        False, "--force", help="Replace a previous pull in that folder (only the files its genforge.json lists)."
+    ),
     root: Path | None = ROOT,
 ) -> None:
     """Download a registered ONNX model and its metadata; verify its sha256 against the registry tag."""
+    from components.registry.pull import check_target
     from components.registry.pull import pull as pull_model
 
-    path, resolved = pull_model(_client(_workspace(root)), ref, output)
+    check_target(output, force)  # before any store is opened: a refused folder costs nothing
+    path, resolved = pull_model(_client(_workspace(root)), ref, output, force=force)
     out.print(
         f"{resolved.name} v{resolved.number} → {path} (sha256 verified); metadata in {path.parent / 'genforge.json'}"
     )
@@ -280,6 +346,7 @@ def generate(
     from components.images import save_png
     from components.serving import generate_grid
 
+    _png_output(output)  # before a model is pulled
     with _model(ref, root) as path:
         tokenizer = path.parent / "tokenizer.json"
         try:
@@ -361,7 +428,10 @@ def detect(
     if missing:
         _fail(f"no such image file: {', '.join(missing)}")
     with _model(model, root) as path:
-        probabilities = run_detector(path, images)
+        try:
+            probabilities = run_detector(path, images)
+        except ValueError as exc:  # BadInputError included: an unreadable image or model file
+            _fail(str(exc))
     for image, p in zip(images, probabilities, strict=True):
         verdict = "generated" if p > 0.5 else "real"
         typer.echo(f"{image}\t{p:.4f}\t{verdict}")  # plain, tab-separated: easy to pipe into other tools
@@ -387,7 +457,10 @@ def repair(
     try:
         box = parse_box(mask, (28, 28))
     except MaskError as exc:
-        raise typer.BadParameter(str(exc), param_hint="'--mask'") from None
+        _fail(f"{exc} (--mask)")
+    _png_output(output)
+    if panel is not None:
+        _png_output(panel, "--panel")
     if not image.is_file():
         _fail(f"no such image file: {image}")
     with _model(ref, root) as path:
@@ -395,7 +468,10 @@ def repair(
         missing = [file.name for file in (path, encoder) if not file.is_file()]
         if missing:
             _fail(f"{ref} is not a VAE: {', '.join(missing)} missing in {path.parent}")
-        repaired = run_repair(path, encoder, [image], box, steps=steps)
+        try:
+            repaired = run_repair(path, encoder, [image], box, steps=steps)
+        except ValueError as exc:  # BadInputError included: an unreadable image or model file
+            _fail(str(exc))
     save_png(to_uint8(repaired)[0, ..., 0], output)
     out.print(f"{image} repaired in box {mask} by {ref} → {output}")
     if panel is not None:
@@ -419,11 +495,11 @@ def translate(
 ) -> None:
     """Translate an image with a registered CycleGAN (onnxruntime only, no torch): Google → Twitter emoji style,
     or back with --reverse."""
-    from PIL import UnidentifiedImageError
-
+    from components.errors import UserError
     from components.images import save_png
     from components.serving import translate as run_translator
 
+    _png_output(output)
     if not image.is_file():
         _fail(f"no such image file: {image}")
     graph = "reverse.onnx" if reverse else "model.onnx"
@@ -432,8 +508,8 @@ def translate(
             _fail(f"{ref} has no {graph}: not a GenForge CycleGAN (model.onnx + reverse.onnx)")
         try:
             translated = run_translator(path.parent / graph, [image])[0]
-        except UnidentifiedImageError:
-            _fail(f"{image} is not an image PIL can read (PNG, JPEG, …)")
+        except UserError as exc:  # an unreadable image or model file: the message names it
+            _fail(str(exc))
         except ValueError as exc:
             _fail(f"{ref}: {exc}")
     save_png(translated, output)
@@ -468,16 +544,16 @@ def ui(port: int = typer.Option(5000, help="Port on 127.0.0.1."), root: Path | N
 
 
 def main() -> None:
-    """Console entry point: known user errors print one clear message and exit 2, no traceback."""
-    from components.config import ConfigError
-    from components.data.fashion_mnist import SourceError
-    from components.data.shards import DataMissingError
-    from components.data.versioning import VersioningError
-    from components.registry.pull import IntegrityError
-    from components.registry.registry import RegistryError
+    """Console entry point: user errors (components.errors.UserError) print one clear line and exit 2, no
+    traceback; anything else is a bug and keeps its traceback."""
+    import logging
 
+    from components.errors import UserError
+
+    # MLflow announces the creation of a new embedded store's tables on stderr: noise, not news.
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
     try:
         app()
-    except (ConfigError, SourceError, DataMissingError, VersioningError, RegistryError, IntegrityError) as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+    except UserError as exc:
+        _print_error(exc)
         sys.exit(2)

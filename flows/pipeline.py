@@ -13,10 +13,10 @@ import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 from prefect.context import TaskRunContext, get_run_context
 
-from components import families, tracking
+from components import families, faults, tracking
 from components.config import PipelineConfig, load_config
 from components.refs import DataRef, Decision, EvalReport, ExportRef, RunRef, SourcesRef
 from components.workspace import Workspace, code_version
@@ -122,6 +122,7 @@ def train_step(
     parent: str,
     resume: bool,
 ) -> RunRef:
+    from components.checksums import sha256_file
     from components.evaluation.report import loss_curves
     from components.images import grid, to_uint8
 
@@ -145,9 +146,12 @@ def train_step(
         step.log_metrics({"train_seconds": result.seconds, "epochs_done": result.epochs_done, "steps": result.steps})
         if result.history:
             step.log_artifact(loss_curves(result.history, result.checkpoint.parent / "loss_curves.png"))
+        checksums = {}
         for checkpoint in sorted(result.checkpoint.parent.glob("*.pt")):
             step.log_artifact(checkpoint, "checkpoint")
-        return RunRef(step.run_id, str(result.checkpoint), cfg.config_hash, key)
+            checksums[checkpoint.name] = sha256_file(checkpoint)
+        step.set_tags({"genforge.checkpoints": json.dumps(checksums, sort_keys=True)})
+        return RunRef(step.run_id, str(result.checkpoint), cfg.config_hash, key, checksums)
 
 
 @task(name="evaluate", cache_key_fn=_after_train_key("evaluate", eval_sections), persist_result=True)
@@ -239,6 +243,14 @@ def export_step(root: str, cfg: PipelineConfig, data: DataRef, run: RunRef, expe
         return ExportRef(info.model_uri, sha, diff, passed, step.run_id, checksums, measured)
 
 
+def eval_space(cfg: PipelineConfig, data: DataRef) -> str:
+    """The feature space this run's scores live in: data version + every evaluation section (never the seed)."""
+    from components.evaluation.space import evaluation_space
+
+    others = tuple(s for s in eval_sections(cfg) if s != "evaluation")
+    return evaluation_space(data.dataset_md5, cfg.evaluation, cfg.section_hash(*others) if others else "")
+
+
 @task(name="promote")
 def promote_step(
     root: str,
@@ -254,28 +266,34 @@ def promote_step(
 ) -> Decision:
     from prefect.artifacts import create_markdown_artifact
 
-    from components.registry import policy, registry
+    from components.registry import promote, registry
     from components.registry import report as reports
 
     ws, client = _open(root)
     name = cfg.model_name
-    run_key = _key("promote", run.train_key, cfg.section_hash(*eval_sections(cfg)), cfg.section_hash("export"))
-    with tracking.run(client, experiment, "promote", parent, {"genforge.step": "promote"}) as step:
-        existing = registry.find_version(client, name, run_key)
-        if existing is not None:
-            reason = (
-                f"v{existing.version} was already registered for this data, config and code: nothing new to register"
-            )
-            step.set_tags({"genforge.decision": "unchanged", "genforge.version": str(existing.version)})
-            return Decision(existing.tags.get("genforge.decision", "keep"), (reason,), str(existing.version), True)
+    family = families.get(cfg.family)
 
-        champion = registry.champion(client, name)
-        metrics = {**report.metrics, **export.metrics, "onnx_parity": export.parity}
-        decision = policy.decide(metrics, champion.metrics if champion else None, cfg.promotion)
-        if not export.passed and decision.action != "reject":
-            decision = Decision("reject", (f"ONNX parity {export.parity:.3g} exceeds {cfg.export.parity_atol:g}",))
-        tags = {
-            "genforge.run_key": run_key,
+    def rescore(champion: registry.Resolved) -> dict[str, float]:
+        """The champion's final checkpoint (sha256-verified) scored by this run's evaluation: one feature space."""
+        dst = ws.state_dir / "rescore" / name
+        checkpoint = registry.final_checkpoint(client, f"{name}/{champion.number}", dst)
+        result = family.evaluate(
+            family.load(checkpoint), checkpoint, Path(data.path), data.dataset_md5, cfg, ws.state_dir / "cache"
+        )
+        return result.metrics
+
+    candidate = promote.Candidate(
+        name=name,
+        run_key=promote.run_key(
+            run.train_key, cfg.section_hash(*eval_sections(cfg)), cfg.section_hash("export", "promotion")
+        ),
+        model_uri=export.onnx_uri,
+        run_id=export.mlflow_run_id,
+        metrics={**report.metrics, **export.metrics, "onnx_parity": export.parity},
+        parity_passed=export.passed,
+        parity_reason=f"ONNX parity {export.parity:.3g} exceeds {cfg.export.parity_atol:g}",
+        eval_space=eval_space(cfg, data),
+        tags={
             "genforge.data_md5": data.dvc_md5,
             "genforge.dataset_md5": data.dataset_md5,
             "genforge.git_commit": data.rev,
@@ -283,28 +301,51 @@ def promote_step(
             "genforge.code_version": code_version(),
             "genforge.onnx_sha256": export.sha256,
             "genforge.files": json.dumps(export.files, sort_keys=True),
-            "genforge.decision": decision.action,
+            "genforge.checkpoints": json.dumps(run.checkpoints, sort_keys=True),
             "genforge.train_run_id": run.mlflow_run_id,
             "genforge.eval_run_id": report.mlflow_run_id,
             "genforge.pipeline_run_id": parent,
             "prefect.flow_run_id": flow_run_id,
         }
-        if sources is not None:  # lineage: the registered version this one was trained from (a fine-tune's base)
-            tags |= {"genforge.source_model": sources.model, "genforge.source_version": sources.version}
-        version = str(registry.register(client, name, export.onnx_uri, export.mlflow_run_id, tags, metrics).version)
+        # lineage: the registered version this one was trained from (a fine-tune's base, a detector's generator)
+        | ({"genforge.source_model": sources.model, "genforge.source_version": sources.version} if sources else {}),
+    )
+    with tracking.run(client, experiment, "promote", parent, {"genforge.step": "promote"}) as step:
+        champion_before = registry.champion(client, name)
         audit = tracking.experiment_id(client, ws, tracking.AUDIT_EXPERIMENT)
-        moves = registry.apply_decision(client, audit, name, version, decision)
-        step.set_tags({"genforge.decision": decision.action, "genforge.version": version})
+        decision, moves = promote.promote(
+            client, audit, candidate, cfg.promotion, promote.lock_dir_of(ws.mlflow_dir), rescore
+        )
+        state = "unchanged" if decision.already_registered else decision.action
+        step.set_tags({"genforge.decision": state, "genforge.version": decision.version})
+        if decision.already_registered:
+            return decision
         step.log_text("\n".join(decision.reasons + tuple(moves)) + "\n", "decision.txt")
         # The report compares with the champion this version was decided against (it may be itself now).
-        against = f"{name}/{champion.number}" if champion else None
-        path, text = reports.build(client, f"{name}/{version}", Path(tempfile.mkdtemp()) / "report", against)
+        against = f"{name}/{champion_before.number}" if champion_before else None
+        path, text = reports.build(client, f"{name}/{decision.version}", Path(tempfile.mkdtemp()) / "report", against)
         for file in sorted(path.parent.iterdir()):
             step.log_artifact(file, "report")
         create_markdown_artifact(
-            markdown=text, key=f"{name}-report", description=f"{name} v{version}: {decision.action}"
+            markdown=text, key=f"{name}-report", description=f"{name} v{decision.version}: {decision.action}"
         )
-        return Decision(decision.action, decision.reasons, version)
+        return decision
+
+
+def _reap(client) -> list[str]:
+    """Runs left RUNNING by GenForge processes that died (kill -9, OOM): MLflow runs KILLED, flow runs CRASHED."""
+    from flows.prefect_api import mark_crashed
+
+    reaped = tracking.reap_dead_runs(client)
+    flow_runs = sorted({r.data.tags["prefect.flow_run_id"] for r in reaped if "prefect.flow_run_id" in r.data.tags})
+    crashed = mark_crashed(flow_runs, "its process died before the run ended (found by the next genforge run)")
+    lines = [
+        f"MLflow run {r.info.run_name} ({r.info.run_id}) of dead process {r.data.tags.get(tracking.OWNER_PID)}: KILLED"
+        for r in reaped
+    ] + [f"Prefect flow run {f}: CRASHED" for f in crashed]
+    for line in lines:
+        get_run_logger().warning("cleaned up after a dead run: %s", line)
+    return lines
 
 
 @flow(name="genforge-pipeline")
@@ -321,6 +362,7 @@ def pipeline(
     config_path = Path(config) if Path(config).is_absolute() or Path(config).exists() else ws.root / config
     cfg = load_config(config_path)
     client = tracking.configure(ws)
+    reaped = _reap(client)
     experiment = tracking.experiment_id(client, ws, cfg.name)
     flow_run_id = str(get_run_context().flow_run.id)
     refresh = {"refresh_cache": True} if force else {}
@@ -334,6 +376,7 @@ def pipeline(
         parent.log_params(cfg.model_dump(mode="json"))
         root_s = str(ws.root)
         data = data_step(root_s, cfg, rebuild=rebuild_data)
+        faults.point("after:data")
         parent.log_dataset(data, cfg.dataset)
         parent.set_tags({"genforge.data_md5": data.dvc_md5, "genforge.git_commit": data.rev})
         needs = families.get(cfg.family).needs_sources  # a bool, or a function of the config (a fine-tune)
@@ -341,9 +384,13 @@ def pipeline(
         if sources:
             parent.set_tags({"genforge.source_model": sources.model, "genforge.source_version": sources.version})
         run = train_step.with_options(**refresh)(root_s, cfg, data, sources, experiment, parent.run_id, resume)
+        faults.point("after:train")
         report = evaluate_step.with_options(**refresh)(root_s, cfg, data, run, experiment, parent.run_id)
+        faults.point("after:evaluate")
         export = export_step.with_options(**refresh)(root_s, cfg, data, run, experiment, parent.run_id)
+        faults.point("after:export")
         decision = promote_step(root_s, cfg, data, run, report, export, experiment, parent.run_id, flow_run_id, sources)
+        faults.point("after:promote")
         parent.log_metrics({**report.metrics, **export.metrics, "onnx_parity": export.parity})
         parent.set_tags({"genforge.decision": decision.action, "genforge.version": decision.version or ""})
     from components.data import versioning
@@ -362,5 +409,6 @@ def pipeline(
         "pipeline_run_id": parent.run_id,
         "experiment": cfg.name,
         "tracking_uri": ws.tracking_uri,
+        "reaped": reaped,
         "data": asdict(data) | {"pointer": str(versioning.pointer(ws.root, cfg.dataset).relative_to(ws.root))},
     }
