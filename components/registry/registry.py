@@ -93,7 +93,9 @@ def register(
         if exc.error_code != "RESOURCE_ALREADY_EXISTS":
             raise
     all_tags = {**tags, **{f"{METRIC_PREFIX}{k}": f"{v:.6g}" for k, v in metrics.items()}}
-    return client.create_model_version(name, model_uri, run_id=run_id, tags=all_tags)
+    # A logged model's URI (models:/m-…) must travel with its id: a tracking server checks it (SQLite does not).
+    model_id = model_uri.removeprefix("models:/") if model_uri.startswith("models:/m-") else None
+    return client.create_model_version(name, model_uri, run_id=run_id, tags=all_tags, model_id=model_id)
 
 
 def apply_decision(
