@@ -15,7 +15,7 @@ venv install: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,team]'  # team: the team stack (psycopg, Flask-WTF) and S3 stores (dvc-s3)
 	touch $(STAMP)
 
 # Fashion-MNIST comes from Debian's dataset-fashion-mnist package (31 MB, MIT); see README for other sources.
@@ -51,5 +51,12 @@ bench: data
 ui: $(STAMP)
 	$(BIN)/genforge ui
 
-clean:  ## forget the embedded stack's state (registry, runs, caches); data/ and the venv stay
-	rm -rf mlflow/mlflow.db mlflow/artifacts .genforge .prefect
+# The team stack on loopback (PostgreSQL, MLflow server with basic-auth, Prefect server); then
+# `source .genforge/stack/stack.env`. `genforge stack status` shows it, `genforge stack down` stops it.
+.PHONY: stack
+stack: $(STAMP)
+	$(BIN)/genforge stack up
+
+clean:  ## forget the embedded stack's state (registry, runs, caches); data/, the venv and the team stack stay
+	rm -rf mlflow/mlflow.db mlflow/artifacts .prefect
+	@[ ! -d .genforge ] || find .genforge -mindepth 1 -maxdepth 1 ! -name stack -exec rm -rf {} +

@@ -15,7 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import requests
 from mlflow.entities import Metric, Param, RunTag
+from mlflow.exceptions import MlflowException
 
 import mlflow
 from components.errors import ServerUnreachable
@@ -29,8 +31,6 @@ AUDIT_EXPERIMENT = "genforge-audit"
 def check_server(uri: str, timeout: float = 5.0) -> None:
     """An HTTP tracking server must answer, and accept our credentials, within seconds: else one clear error
     instead of minutes of MLflow's silent retries."""
-    import requests
-
     base = uri.rstrip("/")
     try:
         health = requests.get(f"{base}/health", timeout=timeout)
@@ -201,11 +201,14 @@ def run(
     step = StepRun(client, created.info.run_id)
     try:
         yield step
-    except KeyboardInterrupt:
-        step.finish("KILLED")
-        raise
-    except BaseException:
-        step.finish("FAILED")
+    except BaseException as exc:
+        status = "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED"
+        try:
+            step.finish(status)
+        except (MlflowException, OSError, requests.RequestException):
+            # The store itself is gone (a server stopped mid-run): the run stays RUNNING, the next `genforge run`
+            # marks it KILLED; the error that stopped this one is the one to report.
+            pass
         raise
     step.finish("FINISHED")
 

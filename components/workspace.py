@@ -50,6 +50,11 @@ class Workspace:
 
     @property
     def mlflow_dir(self) -> Path:
+        """The folder of the MLflow store, where its artifacts and promotion locks live: the project's mlflow/, or
+        the folder of the SQLite file MLFLOW_TRACKING_URI names. A deployment's run works in a fresh clone that is
+        deleted afterwards: the store, and what belongs to it, must live where the store does."""
+        if USER_TRACKING_URI and USER_TRACKING_URI.startswith("sqlite:///"):
+            return Path(USER_TRACKING_URI.removeprefix("sqlite:///").split("?")[0]).resolve().parent
         return self.root / "mlflow"
 
     @property

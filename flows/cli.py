@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from components.workspace import Workspace
+from flows.stack import app as stack_app
 
 app = typer.Typer(
     help="GenForge: versioned data → training → evaluation → ONNX export → gated promotion.",
@@ -26,6 +27,7 @@ app = typer.Typer(
 )
 data_app = typer.Typer(help="Get, materialise and version the dataset (DVC).", no_args_is_help=True)
 app.add_typer(data_app, name="data")
+app.add_typer(stack_app, name="stack")  # the team stack: PostgreSQL + the MLflow and Prefect servers
 # Piped output (logs, CI, tests) gets a wide console so tables are not folded at 80 columns.
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, soft_wrap=True)
@@ -193,7 +195,8 @@ def _print_summary(s: dict) -> None:
     if s["sample_grid"]:  # a classifier has none
         out.print(f"samples          : {s['sample_grid']}")
     out.print(f"data version     : {s['data']['dvc_md5']} ({s['data']['pointer']})")
-    out.print(f"dashboard        : genforge ui   → experiment '{s['experiment']}', run {s['pipeline_run_id']}")
+    where = s["tracking_uri"] if s["tracking_uri"].startswith("http") else "genforge ui"
+    out.print(f"dashboard        : {where}   → experiment '{s['experiment']}', run {s['pipeline_run_id']}")
     out.print(f"pull the champion: genforge pull {s['model']}@champion -o models/{s['model']}")
 
 
@@ -219,17 +222,31 @@ def data_build(
     config: Path = typer.Option(Path("configs/dcgan-fashion.yaml"), help="Config with the data section."),
     root: Path | None = ROOT,
 ) -> None:
-    """Materialise the config's dataset under data/, `dvc add` data/ and `dvc push` it to the default remote."""
+    """Materialise the config's dataset under data/, `dvc add` data/ and `dvc push` it to the default remote.
+    A new version (a changed md5) is announced to Prefect when PREFECT_API_URL is set: the event
+    genforge.dataset.versioned, which the deployments reading that dataset retrain on (prefect.yaml)."""
     from components.config import load_config
     from components.data import versioning
     from components.data.dataset import prepare
+    from flows import events
 
     ws = _workspace(root)
     cfg = load_config(ws.root / config if not config.is_absolute() else config)
+    if events.api_url():  # the event is part of the job: an unreachable server fails here, before the build
+        from flows.prefect_api import check_api
+
+        check_api(events.api_url())
+    previous = versioning.pinned_md5(ws.root, cfg.dataset)
     ref = prepare(ws.root, cfg.data, rebuild=True, dataset=cfg.dataset)
     pointer = versioning.pointer(ws.root, cfg.dataset).relative_to(ws.root)
     out.print(f"data/{cfg.dataset} versioned: md5 {ref.dvc_md5} ({pointer}), content {ref.dataset_md5}")
     out.print(f"commit it to pin this version: git add {pointer} && git commit -m 'data: …'")
+    details = {"dataset_md5": ref.dataset_md5, "pointer": str(pointer), "git_rev": ref.rev, "config": str(config)}
+    if events.dataset_versioned(cfg.dataset, ref.dvc_md5, previous, details):
+        out.print(
+            f"event {events.DATASET_VERSIONED} sent ({events.dataset_resource_id(cfg.dataset)}, was "
+            f"{previous or 'unversioned'}): the deployments triggered by it retrain"
+        )
 
 
 @data_app.command("status")
@@ -518,9 +535,13 @@ def translate(
 
 @app.command()
 def ui(port: int = typer.Option(5000, help="Port on 127.0.0.1."), root: Path | None = ROOT) -> None:
-    """Open the MLflow UI on the embedded store (127.0.0.1 only)."""
+    """Open the MLflow UI on the embedded store (127.0.0.1 only); on a tracking server, print its address."""
     ws = _workspace(root)
     uri = ws.tracking_uri
+    if uri.startswith(("http://", "https://")):  # the team stack: its server is the dashboard
+        _client(ws)  # checked: reachable, credentials accepted
+        out.print(f"MLflow UI: {uri}  (the tracking server of MLFLOW_TRACKING_URI; log in as MLFLOW_TRACKING_USERNAME)")
+        return
     out.print(f"MLflow UI on http://127.0.0.1:{port}  (store {uri}); Ctrl-C stops it")
     raise typer.Exit(
         subprocess.call(
@@ -557,3 +578,31 @@ def main() -> None:
     except UserError as exc:
         _print_error(exc)
         sys.exit(2)
+    except Exception:
+        gone = _server_gone()
+        if gone is None:
+            raise  # a bug: keep its traceback
+        _print_error(
+            f"{gone} — it stopped answering during the command; once it is back, run the command again "
+            "(finished pipeline steps are served from the cache)"
+        )
+        sys.exit(2)
+
+
+def _server_gone() -> str | None:
+    """After an unexpected failure: the message of a configured server that no longer answers, if one does not."""
+    from components.errors import ServerUnreachable
+
+    try:
+        if os.environ.get("PREFECT_API_URL"):
+            from flows.prefect_api import check_api
+
+            check_api(os.environ["PREFECT_API_URL"])
+        uri = os.environ.get("MLFLOW_TRACKING_URI", "")
+        if uri.startswith(("http://", "https://")):
+            from components.tracking import check_server
+
+            check_server(uri)
+    except ServerUnreachable as exc:
+        return str(exc)
+    return None

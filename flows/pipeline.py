@@ -311,7 +311,6 @@ def promote_step(
         | ({"genforge.source_model": sources.model, "genforge.source_version": sources.version} if sources else {}),
     )
     with tracking.run(client, experiment, "promote", parent, {"genforge.step": "promote"}) as step:
-        champion_before = registry.champion(client, name)
         audit = tracking.experiment_id(client, ws, tracking.AUDIT_EXPERIMENT)
         decision, moves = promote.promote(
             client, audit, candidate, cfg.promotion, promote.lock_dir_of(ws.mlflow_dir), rescore
@@ -322,7 +321,8 @@ def promote_step(
             return decision
         step.log_text("\n".join(decision.reasons + tuple(moves)) + "\n", "decision.txt")
         # The report compares with the champion this version was decided against (it may be itself now).
-        against = f"{name}/{champion_before.number}" if champion_before else None
+        decided_against = client.get_model_version(name, decision.version).tags.get("genforge.decided_against")
+        against = f"{name}/{decided_against}" if decided_against else None
         path, text = reports.build(client, f"{name}/{decision.version}", Path(tempfile.mkdtemp()) / "report", against)
         for file in sorted(path.parent.iterdir()):
             step.log_artifact(file, "report")

@@ -100,3 +100,71 @@ def prefect_harness(tmp_path_factory):
     with temporary_settings({PREFECT_RESULTS_LOCAL_STORAGE_PATH: str(storage)}):
         with prefect_test_harness(server_startup_timeout=60):
             yield storage
+
+
+# The AWS variables that could point a test at real credentials, a profile or an endpoint other than the loopback one.
+_AWS_UNSET = (
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_S3",
+    "MLFLOW_S3_ENDPOINT_URL",
+)
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """An S3-compatible server on loopback (moto's, in a thread of this process): yields its endpoint URL.
+
+    For the session, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are dummies, the region is us-east-1, the user's
+    ~/.aws files, profiles and endpoint overrides are hidden, and the EC2 metadata lookup is off (no network call
+    ever leaves the machine); all restored afterwards. Subprocesses inherit the variables, so `dvc` and `mlflow server`
+    reach the same buckets. Pass the URL explicitly (boto3 `endpoint_url=`, `dvc remote modify … endpointurl`,
+    MLFLOW_S3_ENDPOINT_URL): nothing here redirects S3 by itself. Buckets live for the whole session, so give each
+    test its own (the `s3_bucket` fixture does).
+    """
+    from moto.server import ThreadedMotoServer
+
+    aws_dir = tmp_path_factory.mktemp("aws")
+    with pytest.MonkeyPatch.context() as mp:
+        for var in _AWS_UNSET:
+            mp.delenv(var, raising=False)
+        mp.setenv("AWS_ACCESS_KEY_ID", "genforge-test")
+        mp.setenv("AWS_SECRET_ACCESS_KEY", "genforge-test-secret")
+        mp.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        mp.setenv("AWS_CONFIG_FILE", str(aws_dir / "config"))  # absent files: never the user's ~/.aws
+        mp.setenv("AWS_SHARED_CREDENTIALS_FILE", str(aws_dir / "credentials"))
+        mp.setenv("AWS_EC2_METADATA_DISABLED", "true")
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        try:
+            host, port = server.get_host_and_port()
+            yield f"http://{host}:{port}"
+        finally:
+            server.stop()
+
+
+def s3_client(endpoint: str):
+    """A boto3 S3 client for the loopback server."""
+    import boto3
+
+    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+
+
+@pytest.fixture
+def s3_bucket(s3_server, request) -> str:
+    """A fresh, empty bucket on the loopback S3 server, named after the test."""
+    import re
+    import uuid
+
+    stem = re.sub(r"[^a-z0-9-]+", "-", request.node.name.lower()).strip("-")[:40].strip("-")
+    name = f"{stem or 'test'}-{uuid.uuid4().hex[:8]}"  # 3–63 characters: lowercase letters, digits, dashes
+    s3_client(s3_server).create_bucket(Bucket=name)
+    return name
+
+
+# `team_stack`: one real team stack (PostgreSQL, MLflow server with basic-auth, Prefect server) for the session, on
+# free ports in a temp workspace; yields the variables to export. How to use it: tests/team_stack.py.
+from tests.team_stack import team_stack  # noqa: E402,F401 — imported last: the variables above are popped first
