@@ -78,3 +78,11 @@ def test_a_deployment_trains_on_the_team_stack_and_the_champion_pulls_through_au
     assert wrong.returncode == 2 and len(lines) == 1 and "MLFLOW_TRACKING_USERNAME" in lines[0]
     listing = genforge("models", "--root", str(ws), env=team_stack)
     assert listing.returncode == 0 and MODEL in listing.stdout
+    grid = genforge(
+        "generate", f"{MODEL}@champion", "-n", "4", "-o", str(tmp_path / "g.png"), "--root", str(ws), env=team_stack
+    )
+    assert grid.returncode == 0 and (tmp_path / "g.png").stat().st_size > 100, grid.stderr
+    report = genforge("report", f"{MODEL}@champion", "-o", str(tmp_path / "r"), "--root", str(ws), env=team_stack)
+    assert report.returncode == 0 and "| fid |" in report.stdout, report.stderr
+    ui = genforge("ui", "--root", str(ws), env=team_stack)  # the server is the dashboard: its address, no local UI
+    assert ui.returncode == 0 and team_stack["MLFLOW_TRACKING_URI"] in ui.stdout

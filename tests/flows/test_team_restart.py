@@ -28,7 +28,10 @@ def genforge_run(config, ws, env, pause_at=None):
 
 
 @pytest.mark.slow
-def test_mlflow_restarted_mid_run_fails_clearly_and_the_rerun_finishes_from_cache(digits_source, tmp_path):
+@pytest.mark.parametrize("service, variable", [("mlflow", "MLFLOW_TRACKING_URI"), ("prefect", "PREFECT_API_URL")])
+def test_a_server_restarted_mid_run_fails_clearly_and_the_rerun_finishes_from_cache(
+    digits_source, tmp_path, service, variable
+):
     require_postgres()
     password = secrets.token_urlsafe(18)
     with stack_workspace() as root:
@@ -39,10 +42,11 @@ def test_mlflow_restarted_mid_run_fails_clearly_and_the_rerun_finishes_from_cach
             ws = make_workspace(tmp_path / "project", tmp_path / "remote")
             config = write_config(ws, digits_source, "tiny")
 
-            # Trained, then paused for 20 s after the train step: the MLflow server stops meanwhile.
+            # Trained, then paused for 20 s after the train step: the server stops meanwhile.
             run = genforge_run(config, ws, env, pause_at="after:train=20")
-            record = stack._read_json(stack.Paths(stack.state_dir(root)).pids)["mlflow"]
-            client = MlflowClient(up.env["MLFLOW_TRACKING_URI"])
+            record = stack._read_json(stack.Paths(stack.state_dir(root)).pids)[service]
+            # Registry too: earlier tests in this process set MLflow's global registry URI to their own stores.
+            client = MlflowClient(up.env["MLFLOW_TRACKING_URI"], up.env["MLFLOW_TRACKING_URI"])
             os.environ.update({k: up.env[k] for k in ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")})
             deadline = time.monotonic() + 300
             while time.monotonic() < deadline:
@@ -52,11 +56,12 @@ def test_mlflow_restarted_mid_run_fails_clearly_and_the_rerun_finishes_from_cach
                     if train.info.status == "FINISHED":
                         break
                 time.sleep(1)
-            stack.stop_process(record, timeout=10)
+            stack.stop_process(record, timeout=10, second_term_after=2 if service == "prefect" else None)
             out, err = run.communicate(timeout=300)
             lines = [line for line in err.splitlines() if line.startswith("error:")]
             assert run.returncode == 2, err[-3000:]
-            assert len(lines) == 1 and up.env["MLFLOW_TRACKING_URI"] in lines[0] and "Traceback" not in err
+            assert len(lines) == 1 and up.env[variable] in lines[0] and variable in lines[0], err[-3000:]
+            assert "Traceback" not in err
 
             pg, mlflow_port, prefect_port = (
                 stack._read_json(stack.Paths(stack.state_dir(root)).pids)[k]["port"]

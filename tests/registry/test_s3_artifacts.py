@@ -81,7 +81,8 @@ def test_artifacts_logged_through_the_server_land_in_the_s3_bucket(s3_mlflow_ser
     monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
     # The client never talks to S3 itself: proxied artifacts go through the server (mlflow-artifacts:/ URIs).
     monkeypatch.delenv("MLFLOW_S3_ENDPOINT_URL", raising=False)
-    client = MlflowClient()
+    # Explicit: earlier tests in this process set MLflow's global URIs, which win over the variable.
+    client = MlflowClient(url, url)
     assert client.tracking_uri == url
     experiment = client.create_experiment("s3-artifacts")
     run = client.create_run(experiment)
