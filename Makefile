@@ -42,8 +42,10 @@ test: data
 test-fast: $(STAMP)
 	$(BIN)/pytest -q -m "not slow"
 
+# Style and architecture: ruff, then the import layers of pyproject.toml's [tool.importlinter] (a family never
+# imported by a trainer, no component importing Prefect, no torch on the consumer path).
 lint: $(STAMP)
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/lint-imports
 
 bench: data
 	$(BIN)/python bench/run_all.py

@@ -26,9 +26,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 from latency import interleaved_median_ms  # noqa: E402
 
 from components.data.text_dataset import load_documents  # noqa: E402
-from components.evaluation.text_metrics import EncodedText, nats_per_char  # noqa: E402
+from components.evaluation.text_metrics import nats_per_char  # noqa: E402
 from components.serving import session  # noqa: E402
 from components.serving_text import block_size, load, sample_ids  # noqa: E402
+from components.text.likelihood import EncodedText
 from components.workspace import Workspace  # noqa: E402
 
 

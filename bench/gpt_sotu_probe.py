@@ -20,8 +20,8 @@ import torch
 from torch.nn import functional as F
 
 from components.data import text
-from components.evaluation.text_metrics import EncodedText, nats_per_char
 from components.models.gpt import GPT, GPTConfig
+from components.text.likelihood import EncodedText, nats_per_char
 from components.text.tokenizer import BPETokenizer
 from components.training.lm_trainer import torch_logits_fn
 from components.workspace import Workspace

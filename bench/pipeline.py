@@ -16,7 +16,8 @@ from pathlib import Path
 
 import yaml
 
-from components.config import merge, parse_config
+from components.config import merge
+from components.families import parse_config
 from components.workspace import Workspace
 
 BENCH = {

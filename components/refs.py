@@ -62,11 +62,12 @@ class Decision:
 
 @dataclass(frozen=True)
 class SourcesRef:
-    """Registered generator checkpoints a detector learns from (train) and is tested against (held_out)."""
+    """A registered model's weight snapshots, fetched and verified for a run that learns from it (a detector's
+    generator, a fine-tune's base)."""
 
     model: str
     version: str
     run_id: str
-    """The MLflow training run of that version: part of the detector's cache key."""
-    train: tuple[str, ...]
-    held_out: str
+    """The MLflow training run of that version: part of the learning run's cache key."""
+    snapshots: tuple[str, ...]
+    """Local paths of its training run's epoch_*.pt, in training order: the last holds the final weights."""

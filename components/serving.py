@@ -180,12 +180,12 @@ def repair(
     steps: int = 20,
 ) -> np.ndarray:
     """Fill the box x0,y0,x1,y1 (half-open, x = column) of each image with an exported VAE (decoder = model.onnx,
-    encoder.onnx), by the same algorithm as the evaluation (components.evaluation.repair.vae_repair).
+    encoder.onnx), by the same algorithm as the evaluation (components.repair.vae_repair).
 
     `images`: image files (grey, resized to 28×28) or float (N, 1, 28, 28) in [-1, 1]. Returns float32
     (N, 1, 28, 28) in [-1, 1]; the pixels outside the box are the input's, unchanged.
     """
-    from components.evaluation.repair import box_mask, check_box, vae_repair
+    from components.repair import box_mask, check_box, vae_repair
 
     decoder, encoder = session(decoder_onnx), session(encoder_onnx)
     spec = encoder.get_inputs()[0]

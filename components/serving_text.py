@@ -125,7 +125,7 @@ def classes(onnx_path: str | Path) -> list[str] | None:
 
 def encode_labelled(tokenizer: BPETokenizer, texts: Sequence[str], size: int) -> tuple[np.ndarray, np.ndarray]:
     """Texts → right-padded tokens (N, T) and lengths (N,), each text opened by EOT and cut to `size` tokens: what
-    a GPT classifier is trained on (components/families/gpt_classifier.py) and what its exported graph is fed."""
+    a GPT classifier is trained on (components/families/gpt/classifier.py) and what its exported graph is fed."""
     encoded = [([tokenizer.eot_id] + ids)[:size] for ids in tokenizer.encode_batch(list(texts))]
     lengths = np.array([len(e) for e in encoded], dtype=np.int64)
     tokens = np.full((len(encoded), int(lengths.max())), tokenizer.eot_id, dtype=np.int64)

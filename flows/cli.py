@@ -3,6 +3,7 @@ the consumer commands (pull, generate, models) never import torch."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import subprocess
@@ -16,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from components.metrics import read
 from components.workspace import Workspace
 from flows.stack import app as stack_app
 
@@ -33,36 +35,6 @@ out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, soft_wrap=True)
 
 ROOT = typer.Option(None, "--root", help="Project folder (a git + DVC repo); default: $GENFORGE_ROOT or the cwd.")
-# Shown where present: generators have FID & co., the detector its average precisions.
-HEADLINE = (
-    "fid",
-    "kid",
-    "c2st_auc",
-    "conditional_accuracy",
-    "intra_fid",
-    "test_bpd",
-    "repair_mse_vae",
-    "repair_mse_mean_fill",
-    "l1_ab",
-    "l1_ab_identity",
-    "kid_b",
-    "kid_b_identity",
-    "ap_in",
-    "ap_cross",
-    "auc_cross",
-    "onnx_parity",
-    "fid_real_floor",
-    "evaluator_test_accuracy",
-    "heldout_nats_per_char",
-    "heldout_char_perplexity",
-    "finetune_gain",
-    "forgetting",
-    "accuracy",
-    "f1_macro",
-    "ngram_accuracy",
-    "scratch_accuracy",
-    "int8_loss_increase",
-)
 
 
 def _workspace(root: Path | None) -> Workspace:
@@ -90,6 +62,14 @@ def _print_error(message: object) -> None:
     from rich.markup import escape
 
     err.print(f"[bold red]error:[/] {escape(_one_line(str(message)))}", highlight=False)
+
+
+def _exit_now(message: str) -> NoReturn:
+    """From a watchdog thread: one line, exit 2 at once (no cleanup can reach a server that is gone)."""
+    _print_error(message)
+    sys.stderr.flush()
+    sys.stdout.flush()
+    os._exit(2)
 
 
 def _fail(message: str) -> NoReturn:
@@ -134,7 +114,7 @@ def run(
 ) -> None:
     """Run the whole pipeline (data, train, evaluate, export, promote) for CONFIG."""
     ws = _workspace(root)
-    from components.config import load_config
+    from components.families import load_config
 
     load_config(config if config.is_absolute() or config.exists() else ws.root / config)  # fail fast, before Prefect
     from flows import prefect_api
@@ -144,7 +124,9 @@ def run(
     if os.environ.get("PREFECT_API_URL"):  # unreachable servers fail here, in seconds, before any work
         prefect_api.check_api(os.environ["PREFECT_API_URL"])
     _client(ws)
-    with prefect_api.api():
+    user_server = os.environ.get("PREFECT_API_URL")
+    watch = prefect_api.watched(user_server, _exit_now) if user_server else contextlib.nullcontext()
+    with prefect_api.api(), watch:
         try:
             summary = pipeline(str(config), str(ws.root), resume=resume, force=force, rebuild_data=rebuild_data)
         finally:  # send the run's last log records while the API still answers (else: "Error logging to API")
@@ -185,9 +167,11 @@ def _print_summary(s: dict) -> None:
     table = Table(title=f"{s['model']} v{s['version']}: {state}", show_header=True)
     table.add_column("metric")
     table.add_column("value", justify="right")
-    for key in HEADLINE:
-        if key in s["metrics"]:
-            table.add_row(key, f"{s['metrics'][key]:.4g}")
+    table.add_column("95 % CI", justify="right")
+    table.add_column("real floor", justify="right")
+    for m in read(s["metrics"], [*s["headline"], "onnx_parity"]):
+        interval = f"[{m.low:.4g}, {m.high:.4g}]" if m.interval else ""
+        table.add_row(m.name, f"{m.value:.4g}", interval, "" if m.floor is None else f"{m.floor:.4g}")
     out.print(table)
     for reason in s["reasons"]:
         out.print(f"  • {reason}")
@@ -225,9 +209,9 @@ def data_build(
     """Materialise the config's dataset under data/, `dvc add` data/ and `dvc push` it to the default remote.
     A new version (a changed md5) is announced to Prefect when PREFECT_API_URL is set: the event
     genforge.dataset.versioned, which the deployments reading that dataset retrain on (prefect.yaml)."""
-    from components.config import load_config
     from components.data import versioning
     from components.data.dataset import prepare
+    from components.families import load_config
     from flows import events
 
     ws = _workspace(root)
@@ -314,8 +298,8 @@ def models(
         table.add_column(col)
     for row in registry.summary(client):
         aliases = ", ".join(f"@{a}=v{v}" for a, v in sorted(row["aliases"].items()))
-        shown = [k for k in HEADLINE if k in row["metrics"] and k != "onnx_parity"][:5]
-        metrics = "  ".join(f"{k} {row['metrics'][k]:.4g}" for k in shown)
+        shown = read(row["metrics"], row["headline"], everything=not row["headline"])[:5]  # older versions: no list
+        metrics = "  ".join(f"{m.name} {m.value:.4g}" for m in shown)
         table.add_row(row["name"], str(row["versions"]), aliases, row["data_md5"][:12], metrics or "—")
     out.print(table)
 
@@ -467,8 +451,8 @@ def repair(
     root: Path | None = ROOT,
 ) -> None:
     """Fill a masked box of an image with a VAE (onnxruntime only, no torch): the same algorithm as its evaluation."""
-    from components.evaluation.repair import MaskError, box_mask, masked_view, parse_box
     from components.images import grid, save_png, to_uint8
+    from components.repair import MaskError, box_mask, masked_view, parse_box
     from components.serving import repair as run_repair
 
     try:

@@ -16,8 +16,11 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.context import TaskRunContext, get_run_context
 
-from components import families, faults, tracking
-from components.config import PipelineConfig, load_config
+from components import faults, tracking
+from components.config import PipelineConfig
+from components.families import load_config
+from components.families import of as family_of
+from components.families.base import EvalJob, TrainJob
 from components.refs import DataRef, Decision, EvalReport, ExportRef, RunRef, SourcesRef
 from components.workspace import Workspace, code_version
 
@@ -30,14 +33,18 @@ def _key(*parts: str) -> str:
 
 def train_key(cfg: PipelineConfig, data: DataRef, ws: Workspace, sources: SourcesRef | None = None) -> str:
     """Data + the config sections training reads + code + store (+ the source model's training run, if any)."""
-    sections = families.get(cfg.family).TRAIN_SECTIONS
+    sections = family_of(cfg).train_sections
     source = sources.run_id if sources else ""
     return _key("train", data.dataset_md5, cfg.section_hash(*sections), code_version(), ws.tracking_uri, source)
 
 
 def eval_sections(cfg: PipelineConfig) -> tuple[str, ...]:
     """The config sections the evaluate step reads: `evaluation`, plus a family's own (a VAE's `repair`)."""
-    return getattr(families.get(cfg.family), "EVAL_SECTIONS", ("evaluation",))
+    return family_of(cfg).eval_sections
+
+
+def export_sections(cfg: PipelineConfig) -> tuple[str, ...]:
+    return family_of(cfg).export_sections
 
 
 def _after_train_key(step: str, sections):
@@ -134,8 +141,7 @@ def train_step(
     with tracking.run(client, experiment, "train", parent, tags) as step:
         step.log_params({"seed": cfg.seed, "model": cfg.model.model_dump(), "train": cfg.train.model_dump()})
         step.log_dataset(data, cfg.dataset)
-        result = families.get(cfg.family).train(
-            cfg,
+        job = TrainJob(
             Path(data.path),
             ws.state_dir / "checkpoints" / key,
             sources,
@@ -143,6 +149,7 @@ def train_step(
             on_epoch=lambda epoch, samples: step.log_image(grid(to_uint8(samples)), "samples", epoch),
             resume=resume,
         )
+        result = family_of(cfg).train(cfg, job)
         step.log_metrics({"train_seconds": result.seconds, "epochs_done": result.epochs_done, "steps": result.steps})
         if result.history:
             step.log_artifact(loss_curves(result.history, result.checkpoint.parent / "loss_curves.png"))
@@ -162,19 +169,12 @@ def evaluate_step(
     from components.images import save_png
 
     ws, client = _open(root)
-    family = families.get(cfg.family)
     out = ws.state_dir / "evaluations" / _key(run.train_key, cfg.section_hash(*eval_sections(cfg)))
     out.mkdir(parents=True, exist_ok=True)
     with tracking.run(client, experiment, "evaluate", parent, {"genforge.step": "evaluate"}) as step:
         step.log_params({"evaluation": cfg.evaluation.model_dump()})
-        result = family.evaluate(
-            family.load(run.checkpoint_uri),
-            run.checkpoint_uri,
-            Path(data.path),
-            data.dataset_md5,
-            cfg,
-            ws.state_dir / "cache",
-        )
+        job = EvalJob(Path(run.checkpoint_uri), Path(data.path), data.dataset_md5, ws.state_dir / "cache")
+        result = family_of(cfg).evaluate(cfg, job)
         step.log_metrics(result.metrics)
         artifacts = {
             name: str(save_png(image, out / f"{name}.png", scale=2)) for name, image in result.pictures.items()
@@ -191,7 +191,7 @@ def evaluate_step(
         return EvalReport(result.metrics, result.ci, artifacts, step.run_id)
 
 
-@task(name="export", cache_key_fn=_after_train_key("export", ("export",)), persist_result=True)
+@task(name="export", cache_key_fn=_after_train_key("export", export_sections), persist_result=True)
 def export_step(root: str, cfg: PipelineConfig, data: DataRef, run: RunRef, experiment: str, parent: str) -> ExportRef:
     """Every graph of the family to ONNX with parity checked: the sampling graph is the logged MLflow model
     (model.onnx); the family's other graphs (a VAE's encoder, a CycleGAN's reverse generator) and files (a
@@ -201,20 +201,20 @@ def export_step(root: str, cfg: PipelineConfig, data: DataRef, run: RunRef, expe
 
     import mlflow
     from components.checksums import sha256_file
-    from components.export.onnx_export import export_graph, graph_parity
     from components.tracking import log_onnx_model
 
     ws, client = _open(root)
-    family = families.get(cfg.family)
+    family = family_of(cfg)
     model = family.load(run.checkpoint_uri)
-    extra = family.extra_graphs(run.checkpoint_uri) if hasattr(family, "extra_graphs") else {}
+    extra = family.extra_graphs(run.checkpoint_uri)
+    family.check_graphs(extra)
     with (
         tracking.run(client, experiment, "export", parent, {"genforge.step": "export"}) as step,
         tempfile.TemporaryDirectory() as tmp,
     ):
         diffs = {}
         for name, graph in {"model": model, **extra}.items():
-            diffs[name] = graph_parity(graph, export_graph(graph, Path(tmp) / f"{name}.onnx"), cfg.export)
+            diffs[name] = family.export_graph(graph, Path(tmp) / f"{name}.onnx", cfg.export)
         diff = max(diffs.values())
         passed = diff <= cfg.export.parity_atol
         step.log_metrics({"onnx_parity": diff, "onnx_parity_passed": float(passed)})
@@ -225,15 +225,13 @@ def export_step(root: str, cfg: PipelineConfig, data: DataRef, run: RunRef, expe
         with step.activate():
             info = log_onnx_model(onnx.load(str(Path(tmp) / "model.onnx")), inputs, outputs, example, cfg.family)
         files = [Path(tmp) / f"{name}.onnx" for name in extra]
-        if hasattr(family, "extra_files"):
-            files += family.extra_files(run.checkpoint_uri, Path(tmp) / "files")
-        measured = {}
-        if hasattr(family, "export_variants"):  # e.g. an INT8 graph, kept only within its declared loss margin
-            variants, measured = family.export_variants(
-                Path(tmp) / "model.onnx", run.checkpoint_uri, Path(data.path), cfg, Path(tmp) / "variants"
-            )
-            files += variants
-            step.log_metrics(measured)
+        files += family.extra_files(run.checkpoint_uri, Path(tmp) / "files")
+        # Derived graphs (an INT8 one), registered only within the family's declared quality margin.
+        variants, measured = family.export_variants(
+            cfg, Path(tmp) / "model.onnx", run.checkpoint_uri, Path(data.path), Path(tmp) / "variants"
+        )
+        files += variants
+        step.log_metrics(measured)
         for file in files:
             client.log_model_artifact(info.model_id, str(file))
         local = Path(mlflow.artifacts.download_artifacts(artifact_uri=info.model_uri, dst_path=str(Path(tmp) / "got")))
@@ -271,45 +269,16 @@ def promote_step(
 
     ws, client = _open(root)
     name = cfg.model_name
-    family = families.get(cfg.family)
+    family = family_of(cfg)
 
     def rescore(champion: registry.Resolved) -> dict[str, float]:
         """The champion's final checkpoint (sha256-verified) scored by this run's evaluation: one feature space."""
-        dst = ws.state_dir / "rescore" / name
-        checkpoint = registry.final_checkpoint(client, f"{name}/{champion.number}", dst)
-        result = family.evaluate(
-            family.load(checkpoint), checkpoint, Path(data.path), data.dataset_md5, cfg, ws.state_dir / "cache"
-        )
-        return result.metrics
+        checkpoint = registry.final_checkpoint(client, f"{name}/{champion.number}", ws.state_dir / "rescore" / name)
+        job = EvalJob(checkpoint, Path(data.path), data.dataset_md5, ws.state_dir / "cache")
+        return family.evaluate(cfg, job).metrics
 
-    candidate = promote.Candidate(
-        name=name,
-        run_key=promote.run_key(
-            run.train_key, cfg.section_hash(*eval_sections(cfg)), cfg.section_hash("export", "promotion")
-        ),
-        model_uri=export.onnx_uri,
-        run_id=export.mlflow_run_id,
-        metrics={**report.metrics, **export.metrics, "onnx_parity": export.parity},
-        parity_passed=export.passed,
-        parity_reason=f"ONNX parity {export.parity:.3g} exceeds {cfg.export.parity_atol:g}",
-        eval_space=eval_space(cfg, data),
-        tags={
-            "genforge.data_md5": data.dvc_md5,
-            "genforge.dataset_md5": data.dataset_md5,
-            "genforge.git_commit": data.rev,
-            "genforge.config_hash": run.config_hash,
-            "genforge.code_version": code_version(),
-            "genforge.onnx_sha256": export.sha256,
-            "genforge.files": json.dumps(export.files, sort_keys=True),
-            "genforge.checkpoints": json.dumps(run.checkpoints, sort_keys=True),
-            "genforge.train_run_id": run.mlflow_run_id,
-            "genforge.eval_run_id": report.mlflow_run_id,
-            "genforge.pipeline_run_id": parent,
-            "prefect.flow_run_id": flow_run_id,
-        }
-        # lineage: the registered version this one was trained from (a fine-tune's base, a detector's generator)
-        | ({"genforge.source_model": sources.model, "genforge.source_version": sources.version} if sources else {}),
-    )
+    tags = promote.lineage(data, run, report, export, sources, family.headline, parent, flow_run_id)
+    candidate = promote.candidate(cfg, run, report, export, eval_sections(cfg), eval_space(cfg, data), tags)
     with tracking.run(client, experiment, "promote", parent, {"genforge.step": "promote"}) as step:
         audit = tracking.experiment_id(client, ws, tracking.AUDIT_EXPERIMENT)
         decision, moves = promote.promote(
@@ -379,8 +348,7 @@ def pipeline(
         faults.point("after:data")
         parent.log_dataset(data, cfg.dataset)
         parent.set_tags({"genforge.data_md5": data.dvc_md5, "genforge.git_commit": data.rev})
-        needs = families.get(cfg.family).needs_sources  # a bool, or a function of the config (a fine-tune)
-        sources = sources_step(root_s, cfg) if (needs(cfg) if callable(needs) else needs) else None
+        sources = sources_step(root_s, cfg) if family_of(cfg).needs_sources(cfg) else None
         if sources:
             parent.set_tags({"genforge.source_model": sources.model, "genforge.source_version": sources.version})
         run = train_step.with_options(**refresh)(root_s, cfg, data, sources, experiment, parent.run_id, resume)
@@ -405,6 +373,7 @@ def pipeline(
         "reasons": list(decision.reasons),
         "already_registered": decision.already_registered,
         "metrics": report.metrics | export.metrics | {"onnx_parity": export.parity},
+        "headline": list(family_of(cfg).headline),
         "sample_grid": report.artifacts.get("samples"),
         "pipeline_run_id": parent.run_id,
         "experiment": cfg.name,

@@ -13,8 +13,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 
@@ -39,6 +40,38 @@ def check_api(url: str, timeout: float = 5.0) -> None:
         )
     if response.status_code != 200:
         raise ServerUnreachable(f"the Prefect server at {url} answered HTTP {response.status_code} to /health")
+
+
+@contextlib.contextmanager
+def watched(url: str, on_gone: Callable[[str], None], grace: float = 20.0, every: float = 2.0) -> Iterator[None]:
+    """While the block runs, ask the user's Prefect server for /health every `every` seconds; once it has not
+    answered for `grace` seconds, call on_gone(message) from the watching thread (the CLI prints it and exits).
+
+    Without this, a run whose server stopped retries every API call with back-off for many minutes. Ending the
+    process is safe: promotion is atomic per model (components/registry/promote.py) and the next run reaps what this
+    one left RUNNING (flows/pipeline._reap), then serves the finished steps from the cache."""
+    stop = threading.Event()
+
+    def watch() -> None:
+        last_ok = time.monotonic()
+        while not stop.wait(every):
+            try:
+                check_api(url, timeout=every)
+                last_ok = time.monotonic()
+            except ServerUnreachable as exc:
+                if time.monotonic() - last_ok >= grace:
+                    on_gone(
+                        f"{exc} — it stopped answering mid-run (PREFECT_API_URL); once it is back, run the "
+                        "command again: finished steps are served from the cache"
+                    )
+                    return
+
+    thread = threading.Thread(target=watch, name="genforge-prefect-watch", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
 
 
 def _die_with_parent() -> None:  # runs in the child between fork and exec

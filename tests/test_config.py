@@ -2,8 +2,10 @@ from pathlib import Path
 
 import pytest
 
-from components.config import ConfigError, DetectorPipelineConfig, load_config, parse_config
+from components.config import ConfigError
 from components.errors import UserError
+from components.families import load_config, parse_config
+from components.families.detector.config import DetectorPipelineConfig
 
 CONFIGS = sorted((Path(__file__).resolve().parent.parent / "configs").glob("*.yaml"))
 
@@ -85,6 +87,7 @@ def test_non_finite_numbers_are_refused_with_the_field_named(tmp_path, value):
         ({"family": "cyclegan", "train": {"decay_from": 1.5}}, "train.decay_from: Input should be less than or equal"),
         ({"family": "detector", "train": {"augment": {"blur": -0.1}}}, "train.augment.blur: Input should be greater"),
         ({"family": "gpt", "export": {"parity_atol": 0}}, "export.parity_atol: Input should be greater than 0"),
+        ({"promotion": {"thresholds": {"onnx_parity": {"max": 1}}}}, "set export.parity_atol instead"),
         ({"family": "gpt", "export": {"parity_seq_lengths": [1, 0]}}, "export.parity_seq_lengths.1: Input should be"),
         ({"family": "gpt", "train": {"lr": 1e-4, "min_lr": 1e-3}}, "train: Value error, min_lr 0.001 is above lr"),
         ({"family": "gpt", "classifier": {"baseline_ngrams": [3, 1]}}, "classifier: Value error, baseline_ngrams"),

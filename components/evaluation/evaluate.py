@@ -20,7 +20,7 @@ from components.evaluation.memorisation import authenticity, closest_pairs_panel
 from components.evaluation.prdc import prdc
 from components.evaluation.result import Evaluation
 from components.images import grid, to_uint8
-from components.training.gan_trainer import to_tensor
+from components.models.tensors import to_tensor
 
 EVAL_LATENT_SEED = 20_240  # fixed latents: every version of a model is scored on the same z
 

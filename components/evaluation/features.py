@@ -15,8 +15,8 @@ import torch
 
 from components.config import EvaluatorConfig
 from components.models.evaluator import EVALUATOR_VERSION, EvaluatorCNN
-from components.training.classifier import build_seeded, fit_classifier, predict
-from components.training.gan_trainer import to_tensor
+from components.models.fitting import build_seeded, fit_classifier, predict
+from components.models.tensors import to_tensor
 
 
 @dataclass

@@ -10,30 +10,7 @@ matplotlib.use("Agg")  # headless: files only
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-HEADLINE = (
-    "fid",
-    "kid",
-    "precision",
-    "recall",
-    "density",
-    "coverage",
-    "c2st_auc",
-    "c2st_accuracy",
-    "c2st_p_value",
-    "memorised_fraction",
-    "exact_copy_fraction",
-    "near_copy_fraction",
-    "conditional_accuracy",
-    "conditional_accuracy_ceiling",
-    "intra_fid",
-    "intra_fid_real_floor",
-    "ap_in",
-    "ap_cross",
-    "auc_cross",
-    "onnx_parity",
-    "evaluator_test_accuracy",
-)
-
+from components.metrics import SAMPLE_SIZE, read  # noqa: E402
 
 NOT_LOSSES = {"step", "epoch", "img_per_s", "d_real", "d_fake", "lr"}
 
@@ -75,10 +52,6 @@ def _fmt(value: float | None) -> str:
     return "—" if value is None else f"{value:.4g}"
 
 
-# Metrics that are bookkeeping or the other half of a pair, not rows of their own in the table.
-_NOT_ROWS = ("_ci_low", "_ci_high", "_real_floor", "eval_num_samples", "c2st_num_test", "n_test_in", "n_test_cross")
-
-
 def markdown(
     model: str,
     version: str,
@@ -89,13 +62,12 @@ def markdown(
     reasons: list[str],
     pictures: list[str],
     texts: dict[str, str] | None = None,
+    headline: tuple[str, ...] | list[str] = (),
 ) -> str:
     """The report page: decision and reasons, the metric table beside the champion's, then the pictures, then
     texts (a language model's samples) as fenced blocks."""
-    n = int(metrics.get("eval_num_samples", 0))
-    rows = [k for k in HEADLINE if k in metrics] + sorted(
-        k for k in metrics if k not in HEADLINE and not k.endswith(_NOT_ROWS) and k not in _NOT_ROWS
-    )
+    rows = read(metrics, headline, everything=True)
+    n = int(metrics.get(SAMPLE_SIZE, 0))
     against = f"champion v{champion_version}" if champion_version else "champion (none yet)"
     lines = [f"# {model} v{version}", "", f"**Decision: {decision}**", ""] + [f"- {r}" for r in reasons]
     lines += [
@@ -103,14 +75,11 @@ def markdown(
         f"| metric | v{version} | 95 % CI | N | real floor | {against} |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
-    for key in rows:
-        low, high = metrics.get(f"{key}_ci_low"), metrics.get(f"{key}_ci_high")
-        ci = f"[{_fmt(low)}, {_fmt(high)}]" if low is not None else "—"
-        floor = metrics.get(f"{key}_real_floor")
-        size = str(n) if n and (low is not None or floor is not None) else "—"
-        lines.append(
-            f"| {key} | {_fmt(metrics[key])} | {ci} | {size} | {_fmt(floor)} | {_fmt((champion or {}).get(key))} |"
-        )
+    for m in rows:
+        ci = f"[{_fmt(m.low)}, {_fmt(m.high)}]" if m.interval else "—"
+        size = str(m.n) if m.n else "—"
+        champ = _fmt((champion or {}).get(m.name))
+        lines.append(f"| {m.name} | {_fmt(m.value)} | {ci} | {size} | {_fmt(m.floor)} | {champ} |")
     if n:
         lines += ["", f"N = {n} generated vs {n} real test images (FID is biased by N: compare at equal N)."]
     lines += [""] + [f"## {Path(p).stem.replace('_', ' ')}\n\n![{Path(p).stem}]({p})\n" for p in pictures]

@@ -1,4 +1,7 @@
-"""Export a generator's sampling graph to ONNX (dynamic batch axis) and check onnxruntime parity with torch."""
+"""The one ONNX exporter: any GenForge graph → one self-contained, checked .onnx file; and its parity with torch.
+
+A graph's batch axis is always dynamic; a caller may free more axes (a language model's sequence axis,
+components/export/onnx_lm.py) and add metadata (a cGAN's class names, a tokenizer's sha256) for the consumer."""
 
 from __future__ import annotations
 
@@ -19,27 +22,33 @@ def export_onnx(
     example: tuple[torch.Tensor, ...],
     input_names: tuple[str, ...],
     output_name: str = "images",
+    dynamic_shapes: dict | tuple | None = None,
+    metadata: dict[str, str] | None = None,
 ) -> Path:
-    """torch.onnx (dynamo exporter) → one self-contained .onnx file, checked by onnx.checker."""
+    """torch.onnx (dynamo exporter) → one self-contained .onnx file, checked by onnx.checker. `dynamic_shapes`:
+    torch.export's, per forward() argument (default: axis 0 of every input, one shared batch Dim)."""
     model = model.cpu().eval()
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    batch = torch.export.Dim("batch", min=1, max=4096)
-    dynamic = tuple({0: batch} for _ in example)
+    if dynamic_shapes is None:
+        batch = torch.export.Dim("batch", min=1, max=4096)
+        dynamic_shapes = tuple({0: batch} for _ in example)
     # The exporter logs one warning per torchvision op it cannot register (torchvision is not installed here).
     logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=FutureWarning, message=".*LeafSpec.*")  # torch-internal
+        # Inputs that share the batch Dim on purpose: torch notes that it names the axis once.
+        warnings.filterwarnings("ignore", category=UserWarning, message="# The axis name: batch will not be used")
         torch.onnx.export(
             model,
             example,
             str(path),
             input_names=list(input_names),
             output_names=[output_name],
-            dynamic_shapes=dynamic,
+            dynamic_shapes=dynamic_shapes,
             external_data=False,
             verbose=False,
         )
-    metadata = getattr(model, "onnx_metadata", None)  # e.g. a cGAN's class names, read by the consumer
     if metadata:
         proto = onnx.load(str(path))
         onnx.helper.set_model_props(proto, metadata)
@@ -56,19 +65,3 @@ def parity(model: torch.nn.Module, path: Path, inputs: tuple[torch.Tensor, ...],
     if got.shape != expected.shape:
         return float("inf")
     return float(np.abs(got - expected).max())
-
-
-def export_graph(graph: torch.nn.Module, path: Path) -> Path:
-    """A family's graph to ONNX: its own exporter where it has one (a language model keeps its sequence axis
-    dynamic too), else export_onnx with a dynamic batch axis."""
-    if hasattr(graph, "export_onnx"):
-        return graph.export_onnx(path)
-    return export_onnx(graph, path, graph.example_inputs(2), graph.input_names, graph.output_name)
-
-
-def graph_parity(graph: torch.nn.Module, path: Path, cfg) -> float:
-    """Max |onnxruntime − torch| of an exported graph: its own check where it has one, else on seeded inputs of
-    cfg.parity_batch (cfg: the config's export section)."""
-    if hasattr(graph, "onnx_parity"):
-        return graph.onnx_parity(path, cfg)
-    return parity(graph, path, graph.example_inputs(cfg.parity_batch, seed=123), graph.input_names)

@@ -4,7 +4,7 @@ Dynamic quantisation stores the MatMul/Gemm weights as INT8 and quantises activa
 calibration data. The graph is pre-processed first (symbolic shape inference and graph optimisation, as
 onnxruntime's quantisation guide recommends: the quantiser then sees the shapes it needs). The graph's metadata
 (block size, vocabulary size, tokenizer sha256) is kept, and `genforge.quantization` records what was done.
-Whether the variant is good enough is the caller's decision (components/families/gpt.py measures its loss).
+Whether the variant is good enough is the caller's decision (components/families/gpt/steps.py measures its loss).
 """
 
 from __future__ import annotations

@@ -1,21 +1,51 @@
-"""Model families: what the pipeline needs to train, load, evaluate and export each kind of model.
+"""Model families: the registry of what the pipeline can train, and the configs that choose among them.
 
-The flow is the same for every family; adding one means adding a module here with the same names:
-TRAIN_SECTIONS, needs_sources, train(), load() (the sampling graph: model.onnx) and evaluate(); optionally
-EVAL_SECTIONS (config sections the evaluation reads besides `evaluation`), extra_graphs() (more ONNX graphs for
-the same registered version: a VAE's encoder, a CycleGAN's reverse generator) and extra_files(). needs_sources may
-be a function of the config (a GPT fine-tunes a registered base only when `sources.model` is set); a graph with
-export_onnx(path) and onnx_parity(path, export_cfg) methods exports and checks itself (a language model's sequence
-axis is dynamic too). An evaluation's extras["texts"] ({file name: text}) is logged as text artifacts. Its config
-class goes into components.config.CONFIGS. (gpt_classifier.py is not a family: it is gpt's classification half.)
+Each family is a folder here — config.py (its pipeline config), family.py (its components.families.base.Family
+subclass), its own modules — and one line in FAMILIES below. Nothing else names a family: the flow, the CLI and
+the report read the contract (base.Family), never a family's name.
 """
 
 from __future__ import annotations
 
-from importlib import import_module
-from types import ModuleType
+from pathlib import Path
+
+from components.config import ConfigError, PipelineConfig, merge, read_yaml, validate
+from components.families.base import Family
+from components.families.cgan.family import CGAN
+from components.families.cyclegan.family import CycleGAN
+from components.families.dcgan.family import DCGAN
+from components.families.detector.family import Detector
+from components.families.gpt.family import GPT
+from components.families.vae.family import VAE
+
+FAMILIES: dict[str, Family] = {
+    family.name: family for family in (DCGAN(), CGAN(), VAE(), CycleGAN(), Detector(), GPT())
+}
+"""name → family; adding a family adds one entry here."""
+DEFAULT_FAMILY = "dcgan"
+"""A config without a `family:` line."""
 
 
-def get(family: str) -> ModuleType:
-    """The family module (imported lazily: each pulls in torch and its own models)."""
-    return import_module(f"components.families.{family}")
+def get(name: str) -> Family:
+    try:
+        return FAMILIES[name]
+    except KeyError:
+        raise ConfigError(f"family {name!r} is unknown; choose one of {', '.join(FAMILIES)}") from None
+
+
+def of(cfg: PipelineConfig) -> Family:
+    """The family a validated config belongs to."""
+    return FAMILIES[cfg.family]
+
+
+def parse_config(raw: dict, source: str = "<config>") -> PipelineConfig:
+    """Validate a config of any family (chosen by its `family` field, default dcgan)."""
+    name = raw.get("family", DEFAULT_FAMILY)
+    if name not in FAMILIES:
+        raise ConfigError(f"{source}: family {name!r} is unknown; choose one of {', '.join(FAMILIES)}")
+    return validate(FAMILIES[name].config_class, raw, source)
+
+
+def load_config(path: str | Path, overrides: dict | None = None) -> PipelineConfig:
+    """Read a YAML config; `overrides` is a nested dict merged on top (tests, the CLI)."""
+    return parse_config(merge(read_yaml(path), overrides or {}), str(path))

@@ -46,6 +46,7 @@ class ResnetGenerator(nn.Module):
 
     input_names = ("image",)
     output_name = "images"
+    onnx_metadata: dict[str, str] = {}  # noqa: RUF012 (read-only: what the consumer reads from the graph)
 
     def __init__(self, cfg: CycleGANConfig):
         super().__init__()

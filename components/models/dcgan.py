@@ -15,6 +15,7 @@ from components.config import DCGANConfig
 class DCGANGenerator(nn.Module):
     input_names = ("z",)
     output_name = "images"
+    onnx_metadata: dict[str, str] = {}  # noqa: RUF012 (read-only: what the consumer reads from the graph)
 
     def __init__(self, cfg: DCGANConfig):
         super().__init__()

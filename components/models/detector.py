@@ -29,6 +29,7 @@ class DetectorProbability(nn.Module):
 
     input_names = ("image",)
     output_name = "p_generated"
+    onnx_metadata: dict[str, str] = {}  # noqa: RUF012 (read-only: what the consumer reads from the graph)
 
     def __init__(self, cnn: DetectorCNN):
         super().__init__()

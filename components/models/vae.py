@@ -45,6 +45,7 @@ class VAEEncoder(nn.Module):
 
     input_names = ("images",)
     output_name = "posterior"
+    onnx_metadata: dict[str, str] = {}  # noqa: RUF012 (read-only: what the consumer reads from the graph)
 
     def __init__(self, cfg: VAEConfig):
         super().__init__()
@@ -79,6 +80,7 @@ class VAEDecoder(nn.Module):
 
     input_names = ("z",)
     output_name = "images"
+    onnx_metadata: dict[str, str] = {}  # noqa: RUF012 (read-only: what the consumer reads from the graph)
 
     def __init__(self, cfg: VAEConfig):
         super().__init__()

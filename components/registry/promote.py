@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import json
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -18,10 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from components import faults
-from components.config import PromotionConfig
+from components.config import PipelineConfig, PromotionConfig
 from components.errors import UserError
-from components.refs import Decision
+from components.refs import DataRef, Decision, EvalReport, ExportRef, RunRef, SourcesRef
 from components.registry import policy, registry
+from components.workspace import code_version
 from mlflow import MlflowClient
 
 PENDING, APPLIED = "pending", "applied"
@@ -56,6 +58,62 @@ def model_lock(lock_dir: Path, name: str) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def lineage(
+    data: DataRef,
+    run: RunRef,
+    report: EvalReport,
+    export: ExportRef,
+    sources: SourcesRef | None,
+    headline: tuple[str, ...],
+    pipeline_run_id: str,
+    flow_run_id: str,
+) -> dict[str, str]:
+    """The tags every registered version carries: where its data, config, code, weights and scores came from, and
+    how to read it (its family's headline metrics)."""
+    tags = {
+        "genforge.data_md5": data.dvc_md5,
+        "genforge.dataset_md5": data.dataset_md5,
+        "genforge.git_commit": data.rev,
+        "genforge.config_hash": run.config_hash,
+        "genforge.code_version": code_version(),
+        "genforge.onnx_sha256": export.sha256,
+        "genforge.files": json.dumps(export.files, sort_keys=True),
+        "genforge.checkpoints": json.dumps(run.checkpoints, sort_keys=True),
+        "genforge.train_run_id": run.mlflow_run_id,
+        "genforge.eval_run_id": report.mlflow_run_id,
+        "genforge.pipeline_run_id": pipeline_run_id,
+        "genforge.headline": json.dumps(list(headline)),
+        "prefect.flow_run_id": flow_run_id,
+    }
+    if sources:  # the registered version this one was trained from (a fine-tune's base, a detector's generator)
+        tags |= {"genforge.source_model": sources.model, "genforge.source_version": sources.version}
+    return tags
+
+
+def candidate(
+    cfg: PipelineConfig,
+    run: RunRef,
+    report: EvalReport,
+    export: ExportRef,
+    eval_sections: tuple[str, ...],
+    eval_space: str,
+    tags: dict[str, str],
+) -> Candidate:
+    """The exported model as promotion sees it. Its key covers training, the evaluation sections, export and the
+    promotion policy: a changed gate re-decides, an unchanged one reuses the version already registered."""
+    return Candidate(
+        name=cfg.model_name,
+        run_key=run_key(run.train_key, cfg.section_hash(*eval_sections), cfg.section_hash("export", "promotion")),
+        model_uri=export.onnx_uri,
+        run_id=export.mlflow_run_id,
+        metrics={**report.metrics, **export.metrics, "onnx_parity": export.parity},
+        parity_passed=export.passed,
+        parity_reason=f"ONNX parity {export.parity:.3g} exceeds {cfg.export.parity_atol:g}",
+        eval_space=eval_space,
+        tags=tags,
+    )
 
 
 def run_key(*parts: str) -> str:

@@ -16,6 +16,7 @@ import mlflow
 from components import faults
 from components.checksums import sha256_file
 from components.errors import CheckpointError, UserError
+from components.metrics import headline_of
 from components.refs import Decision, SourcesRef
 from mlflow import MlflowClient
 
@@ -214,6 +215,7 @@ def summary(client: MlflowClient) -> list[dict]:
                 "aliases": by_alias,
                 "data_md5": best.version.tags.get("genforge.data_md5", "") if best else "",
                 "metrics": best.metrics if best else {},
+                "headline": headline_of(best.version.tags) if best else [],
             }
         )
     return rows
@@ -272,15 +274,9 @@ def final_checkpoint(client: MlflowClient, ref: str, dst: Path) -> Path:
 
 
 def training_checkpoints(client: MlflowClient, ref: str, dst: Path) -> SourcesRef:
-    """Download the per-epoch generator snapshots of `ref`'s training run, verified. The detector trains on all of
-    them (the final one is the registered version itself, the generator it must catch) except the second-to-last,
-    which it never sees: the hardest held-out generator, closest in quality to the champion."""
+    """Download the weight snapshots (epoch_*.pt) of `ref`'s training run, each verified against its sha256."""
     resolved, run_id, folder = _verified_checkpoints(client, ref, dst)
-    epochs = sorted(folder.glob("epoch_*.pt"))
-    if len(epochs) < 2:
-        raise RegistryError(
-            f"{ref} (v{resolved.number}) left {len(epochs)} epoch checkpoint(s); a detector needs at least 2 "
-            "(it trains on some and is tested on one it never saw): train the generator for 2+ epochs"
-        )
-    train = [*epochs[:-2], epochs[-1]]
-    return SourcesRef(resolved.name, resolved.number, run_id, tuple(str(p) for p in train), str(epochs[-2]))
+    snapshots = sorted(folder.glob("epoch_*.pt"))
+    if not snapshots:
+        raise RegistryError(f"{ref} (v{resolved.number}) logged no epoch_*.pt weight snapshot")
+    return SourcesRef(resolved.name, resolved.number, run_id, tuple(str(p) for p in snapshots))

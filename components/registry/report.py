@@ -9,6 +9,7 @@ from mlflow.exceptions import MlflowException
 
 import mlflow
 from components.evaluation.report import markdown
+from components.metrics import headline_of
 from components.registry.registry import champion, resolve
 from mlflow import MlflowClient
 
@@ -72,6 +73,7 @@ def build(client: MlflowClient, ref: str, out_dir: Path, against: str | None = N
         [r for r in tags.get("genforge.decision_reasons", "").split("; ") if r],
         pictures,
         texts,
+        headline_of(tags),
     )
     (out_dir / "report.md").write_text(text, encoding="utf-8")
     return out_dir / "report.md", text

@@ -7,7 +7,6 @@ Seeded, checkpointed every epoch (atomically), resumable to the same weights.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,18 +15,12 @@ import torch
 from torch import nn
 
 from components import checkpoints
-from components.config import CycleGANPipelineConfig
-from components.errors import check_finite
+from components.config import CycleGANConfig, PipelineConfig
 from components.models.cyclegan import PatchDiscriminator, ResnetGenerator, init_weights
-from components.progress import Progress
-from components.training.gan_trainer import TrainResult, pick_device
+from components.models.tensors import to_tensor_rgb
+from components.training.loop import EpochTrainer
 
 SAMPLE_INPUTS = 8  # fixed held-out A images behind the per-epoch sample grid (each followed by its translation)
-
-
-def to_tensor_rgb(images_uint8: np.ndarray) -> torch.Tensor:
-    """uint8 (N, H, W, 3) → float (N, 3, H, W) in [-1, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(images_uint8)).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
 
 
 def load_generators(checkpoint: str | Path, device: str | torch.device = "cpu") -> tuple[ResnetGenerator, ...]:
@@ -35,10 +28,10 @@ def load_generators(checkpoint: str | Path, device: str | torch.device = "cpu") 
     state = checkpoints.load(checkpoint, device)
     if state.get("family") != "cyclegan":
         raise ValueError(f"{checkpoint} is a {state.get('family')!r} checkpoint, not a CycleGAN one")
-    cfg = CycleGANPipelineConfig.model_validate(state["config"])
+    model = CycleGANConfig.model_validate(state["config"]["model"])
     out = []
     for key in ("g_ab", "g_ba"):
-        generator = ResnetGenerator(cfg.model).to(device)
+        generator = ResnetGenerator(model).to(device)
         generator.load_state_dict(state[key])
         out.append(generator.eval())
     return tuple(out)
@@ -50,10 +43,13 @@ def _permutation(n: int, seed: int, epoch: int, domain: int) -> torch.Tensor:
     return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch * 2 + domain))
 
 
-class CycleGANTrainer:
+class CycleGANTrainer(EpochTrainer):
+    family = "cyclegan"
+    images_per_step = 2  # one A and one B image per batch element
+
     def __init__(
         self,
-        cfg: CycleGANPipelineConfig,
+        cfg: PipelineConfig,
         images_a: np.ndarray,
         images_b: np.ndarray,
         checkpoint_dir: Path,
@@ -64,11 +60,7 @@ class CycleGANTrainer:
         """images_a, images_b: uint8 (N, 64, 64, 3) of each domain (any order, any pairing: they are shuffled
         independently). sample_inputs: uint8 A images shown with their translations after each epoch."""
         t = cfg.train
-        self.cfg, self.checkpoint_dir = cfg, Path(checkpoint_dir)
-        self.on_log, self.on_epoch = on_log or (lambda row: None), on_epoch or (lambda epoch, samples: None)
-        self.device = pick_device(t.device)
-        torch.set_num_threads(t.num_threads)
-        torch.manual_seed(cfg.seed)
+        super().__init__(cfg, checkpoint_dir, on_log, on_epoch)
         self.a = to_tensor_rgb(images_a[: t.train_subset]).to(self.device)
         self.b = to_tensor_rgb(images_b[: t.train_subset]).to(self.device)
         if min(len(self.a), len(self.b)) == 0:
@@ -82,36 +74,38 @@ class CycleGANTrainer:
         self.opt_d = torch.optim.Adam([*self.D_A.parameters(), *self.D_B.parameters()], lr=t.lr, betas=betas)
         fixed = sample_inputs if sample_inputs is not None else images_a
         self.fixed_a = to_tensor_rgb(fixed[:SAMPLE_INPUTS]).to(self.device)
-        self.epoch, self.step, self.history = 0, 0, []
+        self.mse, self.l1 = nn.MSELoss(), nn.L1Loss()
 
     @property
-    def last_checkpoint(self) -> Path:
-        return self.checkpoint_dir / "last.pt"
+    def batch_size(self) -> int:
+        return min(self.cfg.train.batch_size, len(self.a), len(self.b))
 
-    def _state(self) -> dict:
+    def steps_per_epoch(self) -> int:
+        return min(len(self.a), len(self.b)) // self.batch_size
+
+    def start_epoch(self, epoch: int) -> None:
+        self.order_a = _permutation(len(self.a), self.cfg.seed, epoch, 0)
+        self.order_b = _permutation(len(self.b), self.cfg.seed, epoch, 1)
+
+    def state(self) -> dict:
         return {
-            "config": self.cfg.model_dump(mode="json"),
-            "family": "cyclegan",
-            "epoch": self.epoch,
-            "step": self.step,
             "g_ab": self.G_AB.state_dict(),
             "g_ba": self.G_BA.state_dict(),
             "d_a": self.D_A.state_dict(),
             "d_b": self.D_B.state_dict(),
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(),
-            "history": self.history,
         }
 
-    def _restore(self, path: Path) -> None:
-        state = checkpoints.load(path, self.device)
-        if state.get("config") != self.cfg.model_dump(mode="json"):
-            raise ValueError(f"{path} was written by a different config; delete it or run without --resume")
+    def restore(self, state: dict) -> None:
         for net, key in ((self.G_AB, "g_ab"), (self.G_BA, "g_ba"), (self.D_A, "d_a"), (self.D_B, "d_b")):
             net.load_state_dict(state[key])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
-        self.epoch, self.step, self.history = state["epoch"], state["step"], state["history"]
+
+    def begin(self) -> None:
+        for net in (self.G_AB, self.G_BA, self.D_A, self.D_B):
+            net.train()
 
     def samples(self) -> np.ndarray:
         """(2·k, 3, 64, 64) in [-1, 1]: each fixed A input followed by G_AB of it."""
@@ -130,80 +124,41 @@ class CycleGANTrainer:
             return t.lr
         return t.lr * (total - step) / (total - start)
 
-    def fit(self, resume: bool = False) -> TrainResult:
-        t = self.cfg.train
-        self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
-        if resume and self.last_checkpoint.is_file():
-            self._restore(self.last_checkpoint)
-        n_a, n_b = len(self.a), len(self.b)
-        bs = min(t.batch_size, n_a, n_b)
-        steps_per_epoch = min(n_a, n_b) // bs
-        total = min(t.epochs * steps_per_epoch, t.max_steps or 1 << 62)
-        progress = Progress("train", total)
-        progress.done = self.step
-        mse, l1 = nn.MSELoss(), nn.L1Loss()
-        started = time.perf_counter()
-        nets = (self.G_AB, self.G_BA, self.D_A, self.D_B)
-        for net in nets:
-            net.train()
-        while self.step < total:
-            epoch = self.step // steps_per_epoch
-            order_a = _permutation(n_a, self.cfg.seed, epoch, 0)
-            order_b = _permutation(n_b, self.cfg.seed, epoch, 1)
-            tick, seen = time.perf_counter(), 0
-            for k in range(self.step % steps_per_epoch, steps_per_epoch):
-                if self.step >= total:
-                    break
-                lr = self._lr(self.step, total)
-                for opt in (self.opt_g, self.opt_d):
-                    for group in opt.param_groups:
-                        group["lr"] = lr
-                real_a = self.a[order_a[k * bs : (k + 1) * bs].to(self.device)]
-                real_b = self.b[order_b[k * bs : (k + 1) * bs].to(self.device)]
+    def train_step(self, index: int, total: int):
+        t, bs, mse, l1 = self.cfg.train, self.batch_size, self.mse, self.l1
+        lr = self._lr(self.step, total)
+        for opt in (self.opt_g, self.opt_d):
+            for group in opt.param_groups:
+                group["lr"] = lr
+        real_a = self.a[self.order_a[index * bs : (index + 1) * bs].to(self.device)]
+        real_b = self.b[self.order_b[index * bs : (index + 1) * bs].to(self.device)]
 
-                # (1) Generators: fool both critics (LSGAN: push D(fake) to 1), cycle back, leave targets alone.
-                self.opt_g.zero_grad(set_to_none=True)
-                fake_b, fake_a = self.G_AB(real_a), self.G_BA(real_b)
-                p_b, p_a = self.D_B(fake_b), self.D_A(fake_a)
-                adversarial = mse(p_b, torch.ones_like(p_b)) + mse(p_a, torch.ones_like(p_a))
-                cycle = l1(self.G_BA(fake_b), real_a) + l1(self.G_AB(fake_a), real_b)
-                identity = (
-                    l1(self.G_AB(real_b), real_b) + l1(self.G_BA(real_a), real_a)
-                    if t.lambda_identity > 0
-                    else torch.zeros((), device=self.device)
-                )
-                g_loss = adversarial + t.lambda_cycle * cycle + t.lambda_identity * identity
-                g_loss.backward()
-                self.opt_g.step()
+        # (1) Generators: fool both critics (LSGAN: push D(fake) to 1), cycle back, leave targets alone.
+        self.opt_g.zero_grad(set_to_none=True)
+        fake_b, fake_a = self.G_AB(real_a), self.G_BA(real_b)
+        p_b, p_a = self.D_B(fake_b), self.D_A(fake_a)
+        adversarial = mse(p_b, torch.ones_like(p_b)) + mse(p_a, torch.ones_like(p_a))
+        cycle = l1(self.G_BA(fake_b), real_a) + l1(self.G_AB(fake_a), real_b)
+        identity = (
+            l1(self.G_AB(real_b), real_b) + l1(self.G_BA(real_a), real_a)
+            if t.lambda_identity > 0
+            else torch.zeros((), device=self.device)
+        )
+        g_loss = adversarial + t.lambda_cycle * cycle + t.lambda_identity * identity
+        g_loss.backward()
+        self.opt_g.step()
 
-                # (2) Critics: real → 1, fake → 0, halved so D learns at half G's rate (as in the paper).
-                self.opt_d.zero_grad(set_to_none=True)
-                d_loss = 0.0
-                for critic, real, fake in ((self.D_A, real_a, fake_a), (self.D_B, real_b, fake_b)):
-                    p_real, p_fake = critic(real), critic(fake.detach())
-                    real_term, fake_term = mse(p_real, torch.ones_like(p_real)), mse(p_fake, torch.zeros_like(p_fake))
-                    d_loss = d_loss + 0.5 * (real_term + fake_term)
-                d_loss.backward()
-                self.opt_d.step()
+        # (2) Critics: real → 1, fake → 0, halved so D learns at half G's rate (as in the paper).
+        self.opt_d.zero_grad(set_to_none=True)
+        d_loss = 0.0
+        for critic, real, fake in ((self.D_A, real_a, fake_a), (self.D_B, real_b, fake_b)):
+            p_real, p_fake = critic(real), critic(fake.detach())
+            real_term, fake_term = mse(p_real, torch.ones_like(p_real)), mse(p_fake, torch.zeros_like(p_fake))
+            d_loss = d_loss + 0.5 * (real_term + fake_term)
+        d_loss.backward()
+        self.opt_d.step()
 
-                self.step += 1
-                seen += bs
-                stats = {"g_loss": g_loss.item(), "d_loss": d_loss.item(), "cycle": cycle.item()}
-                check_finite(self.step, **stats)  # a NaN/inf loss stops the run: nothing is saved or registered
-                if self.step % t.log_every == 0 or self.step == total:
-                    row = {
-                        "step": self.step,
-                        "epoch": epoch,
-                        **stats,
-                        "identity": identity.item(),
-                        "adversarial": adversarial.item(),
-                        "lr": lr,
-                        "img_per_s": 2 * seen / max(time.perf_counter() - tick, 1e-9),  # A and B images
-                    }
-                    self.history.append(row)
-                    self.on_log(row)
-                progress.update(1, **stats)
-            self.epoch = self.step // steps_per_epoch  # completed epochs
-            self.on_epoch(epoch + 1, self.samples())
-            checkpoints.save(self.last_checkpoint, self._state())
-        return TrainResult(self.last_checkpoint, self.epoch, self.step, time.perf_counter() - started, self.history)
+        def extras() -> dict[str, float]:
+            return {"identity": identity.item(), "adversarial": adversarial.item(), "lr": lr}
+
+        return {"g_loss": g_loss.item(), "d_loss": d_loss.item(), "cycle": cycle.item()}, extras

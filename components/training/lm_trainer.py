@@ -18,8 +18,8 @@ from torch.nn import functional as F
 
 from components.config import GPTTrainConfig
 from components.errors import check_finite
-from components.evaluation.text_metrics import EncodedText, nats_per_char
 from components.progress import Progress
+from components.text.likelihood import EncodedText, nats_per_char
 
 
 def lr_at(step: int, t: GPTTrainConfig) -> float:

@@ -2,7 +2,7 @@ import numpy as np
 import torch
 
 from components.evaluation.c2st import c2st
-from components.training.gan_trainer import to_tensor
+from components.models.tensors import to_tensor
 from tests.conftest import digits_28
 
 

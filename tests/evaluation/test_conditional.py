@@ -1,15 +1,18 @@
 """Conditional accuracy and per-class distances against known answers: a "generator" that returns real images of
 the asked class scores the evaluator's own test accuracy; one that returns the next class's images scores ~0."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from components.config import parse_config
 from components.data.shards import write_dataset
 from components.evaluation.conditional import conditional_accuracy, per_class_distances
-from components.families import cgan
+from components.families import parse_config
+from components.families.base import EvalJob
+from components.families.cgan import steps as cgan
 from tests.conftest import digits_28
 
 
@@ -77,8 +80,8 @@ def test_identical_class_features_give_zero_per_class_distance():
 
 def test_a_generator_of_real_images_scores_the_evaluator_accuracy(digits_dataset, tmp_path):
     folder, images, labels = digits_dataset
-    perfect = cgan.evaluate(RealImages(images, labels), "", folder, "digits", CFG, tmp_path)
-    wrong = cgan.evaluate(RealImages(images, labels, shift=1), "", folder, "digits", CFG, tmp_path)
+    perfect = cgan.evaluate(RealImages(images, labels), CFG, EvalJob(Path(""), folder, "digits", tmp_path))
+    wrong = cgan.evaluate(RealImages(images, labels, shift=1), CFG, EvalJob(Path(""), folder, "digits", tmp_path))
     m = perfect.metrics
     ceiling = m["conditional_accuracy_ceiling"]
     assert ceiling == m["evaluator_test_accuracy"] > 0.8

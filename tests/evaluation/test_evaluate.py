@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from components.config import parse_config
 from components.data import shards
 from components.data.dataset import build_fashion_mnist
 from components.evaluation.evaluate import evaluate_generator
-from components.training.gan_trainer import to_tensor
+from components.families import parse_config
+from components.models.tensors import to_tensor
 from tests.conftest import TINY
 
 

@@ -11,12 +11,13 @@ import pytest
 import torch
 
 from components import families
-from components.config import parse_config
 from components.data import shards
 from components.data.dataset import build_fashion_mnist
 from components.evaluation.evaluate import evaluate_generator
+from components.families import parse_config
+from components.families.base import EvalJob, TrainJob
 from components.models.dcgan import DCGANGenerator
-from components.training.classifier import build_seeded
+from components.models.fitting import build_seeded
 from tests.conftest import TINY
 from tests.emoji_source import shape_rgba, twitter_style
 
@@ -77,10 +78,8 @@ def _emoji_dataset(root, n_train=16, n_test=12):
 
 
 def _trained(family: str, cfg, dataset_dir, checkpoint_dir):
-    """(the model the evaluate step gets, its checkpoint) after one training step."""
-    module = families.get(family)
-    result = module.train(cfg, dataset_dir, checkpoint_dir, None, lambda row: None, lambda *a: None, False)
-    return module.load(result.checkpoint), result.checkpoint
+    """The checkpoint after one training step."""
+    return families.get(family).train(cfg, TrainJob(dataset_dir, checkpoint_dir)).checkpoint
 
 
 FAMILY_CONFIGS = {
@@ -114,12 +113,12 @@ def test_the_evaluate_step_ignores_the_training_seed(family, digits, tmp_path):
         data = extra.get("data", TINY["data"])
         return parse_config({**TINY, **extra, "seed": seed, "train": train, "evaluation": evaluation, "data": data})
 
-    module = families.get(family)
-    model, checkpoint = _trained(family, config(0), dataset_dir, tmp_path / "checkpoint")
+    family_ = families.get(family)
+    checkpoint = _trained(family, config(0), dataset_dir, tmp_path / "checkpoint")
     torch.manual_seed(1)
-    first = module.evaluate(model, checkpoint, dataset_dir, md5, config(0), tmp_path / "cache-0")
+    first = family_.evaluate(config(0), EvalJob(checkpoint, dataset_dir, md5, tmp_path / "cache-0"))
     torch.rand(1000)
-    second = module.evaluate(model, checkpoint, dataset_dir, md5, config(5), tmp_path / "cache-5")
+    second = family_.evaluate(config(5), EvalJob(checkpoint, dataset_dir, md5, tmp_path / "cache-5"))
     assert first.metrics == second.metrics
     assert first.ci == second.ci
 
@@ -141,8 +140,14 @@ def test_no_evaluate_step_reads_the_training_seed():
     """A guard for code added later: every evaluation seed comes from cfg.evaluation. (The detector's evaluate
     rebuilds its training split with the training seed in build_data, on purpose: it must hold out what training
     held out.)"""
-    from components.families import cyclegan, gpt, gpt_classifier
+    from components.families.cgan import steps as cgan
+    from components.families.cyclegan import steps as cyclegan
+    from components.families.detector import steps as detector
+    from components.families.gpt import classifier
+    from components.families.gpt import steps as gpt
+    from components.families.vae import steps as vae
 
-    steps = [families.get(f).evaluate for f in ("dcgan", "cgan", "vae", "cyclegan", "gpt", "detector")]
-    steps += [evaluate_generator, cyclegan._style_evaluator, gpt_classifier.evaluate_classifier, gpt.continue_batch]
+    steps = [families.get(f).evaluate for f in families.FAMILIES]
+    steps += [m.evaluate for m in (cgan, vae, cyclegan, gpt, detector)]
+    steps += [evaluate_generator, cyclegan._style_evaluator, classifier.evaluate_classifier, gpt.continue_batch]
     assert {f.__qualname__: _reads_the_training_seed(f) for f in steps} == {f.__qualname__: [] for f in steps}

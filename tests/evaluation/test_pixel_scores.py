@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from components.families.cyclegan import per_image_l1, pixel_scores
+from components.families.cyclegan.steps import per_image_l1, pixel_scores
 
 
 def test_an_exact_match_scores_l1_0_ssim_1_and_the_psnr_cap():

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from components.config import parse_config
-from components.evaluation import repair
+from components import repair
+from components.families import parse_config
 from tests.conftest import digits_28
 
 
@@ -120,7 +120,7 @@ def test_vae_repair_recovers_an_image_in_the_range_of_a_linear_codec():
 def test_vae_repair_of_a_trained_tiny_vae_beats_mean_fill(digits, tmp_path):
     """A small VAE trained for a few seconds on the 1,500 training digits fills 10×10 holes in held-out digits
     far better than the image's mean grey (measured after 3 epochs: 0.103 vs 0.181; nearest patch 0.048)."""
-    from components.families.vae import torch_codec
+    from components.families.vae.steps import torch_codec
     from components.training.vae_trainer import VAETrainer, load_vae
 
     cfg = parse_config(

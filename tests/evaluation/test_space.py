@@ -2,9 +2,10 @@
 
 import pytest
 
-from components.config import EvaluationConfig, parse_config
+from components.config import EvaluationConfig
 from components.evaluation import space
 from components.evaluation.space import evaluation_space
+from components.families import parse_config
 
 MD5 = "0123456789abcdef0123456789abcdef.dir"
 

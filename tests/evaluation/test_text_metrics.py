@@ -4,7 +4,8 @@ import random
 import numpy as np
 import pytest
 
-from components.evaluation.text_metrics import CopyIndex, per_char_nll, perplexity, sequence_nll, text_c2st
+from components.evaluation.text_metrics import CopyIndex, text_c2st
+from components.text.likelihood import per_char_nll, perplexity, sequence_nll
 
 WORDS = (
     "the of and to in a is that for it as was with be by on not he this are or his from at which but have an "

@@ -8,13 +8,13 @@ import onnx
 import pytest
 import torch
 
-from components.config import GPTPipelineConfig
-from components.evaluation.text_metrics import EncodedText
 from components.export.onnx_lm import export_lm
 from components.export.quantize import QUANTIZATION, quantize_int8
-from components.families.gpt import INT8_FILE, export_variants, onnx_nats_per_char
+from components.families.gpt.config import GPTPipelineConfig
+from components.families.gpt.steps import INT8_FILE, export_variants, onnx_nats_per_char
 from components.models.gpt import GPT, GPTConfig
 from components.serving import session
+from components.text.likelihood import EncodedText
 from components.text.tokenizer import BPETokenizer
 from components.training.lm_trainer import fit_lm, held_out_nats_per_char
 

@@ -4,8 +4,8 @@ import time
 
 import pytest
 
-from components.config import parse_config
 from components.data.fashion_mnist import SourceError
+from components.families import parse_config
 from flows.pipeline import data_step
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")

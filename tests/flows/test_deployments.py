@@ -14,7 +14,7 @@ from prefect.deployments.steps.utility import run_shell_script
 from prefect.events.schemas.deployment_triggers import DeploymentEventTrigger
 from pydantic import TypeAdapter
 
-from components.config import load_config
+from components.families import load_config
 from flows import events
 from tests.conftest import REPO
 from tests.flows.test_cli import genforge

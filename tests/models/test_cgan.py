@@ -49,7 +49,9 @@ def test_golden_slice():
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     g = _seeded(CGANGenerator, CFG, classes=["circle", "square", "star"])
-    path = export_onnx(g, tmp_path_factory.mktemp("cgan") / "g.onnx", g.example_inputs(2), g.input_names)
+    path = export_onnx(
+        g, tmp_path_factory.mktemp("cgan") / "g.onnx", g.example_inputs(2), g.input_names, metadata=g.onnx_metadata
+    )
     return g, path
 
 

@@ -7,7 +7,7 @@ from components.registry.policy import decide
 
 POLICY = PromotionConfig.model_validate(
     {
-        "thresholds": {"fid": {"max": 50}, "c2st_auc": {"max": 0.999}, "onnx_parity": {"max": 1e-4}},
+        "thresholds": {"fid": {"max": 50}, "c2st_auc": {"max": 0.999}},
         "improvement": {"metric": "fid", "mode": "min", "min_delta": 0.5, "significant": True},
     }
 )
@@ -29,7 +29,6 @@ def m(fid, low=None, high=None, auc=0.9, parity=1e-7):
         (m(30), None, "promote", "no champion yet"),
         (m(30), m(40), "promote", "better than the champion"),
         (m(60), None, "reject", "fid 60 > max 50"),
-        (m(30, parity=1e-2), None, "reject", "onnx_parity"),
         (m(30, auc=1.0), m(40), "reject", "c2st_auc 1 > max 0.999"),
         (m(45), m(40), "keep", "not better"),  # a worse challenger never wins
         (m(39.8), m(40), "keep", "not better"),  # better, but by less than min_delta

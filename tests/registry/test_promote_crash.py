@@ -6,14 +6,9 @@ import subprocess
 import sys
 import time
 
-import onnx
 import pytest
-import torch
 
 from components import tracking
-from components.config import DCGANConfig
-from components.export.onnx_export import export_onnx
-from components.models.dcgan import DCGANGenerator
 from components.registry import registry
 from components.workspace import Workspace
 from tests.conftest import REPO
@@ -22,16 +17,8 @@ NAME = "crash-test"
 
 
 @pytest.fixture
-def store(tmp_path):
-    ws = Workspace(tmp_path)
-    client = tracking.configure(ws)
-    experiment = tracking.experiment_id(client, ws, "promote-crash")
-    torch.manual_seed(0)
-    g = DCGANGenerator(DCGANConfig(latent_dim=4, g_features=2)).eval()
-    path = export_onnx(g, tmp_path / "g.onnx", g.example_inputs(2), g.input_names)
-    with tracking.run(client, experiment, "export") as step, step.activate():
-        info = tracking.log_onnx_model(onnx.load(str(path)), *g.onnx_io(), g.example_inputs(2)[0].numpy())
-    return tmp_path, client, info.model_uri, step.run_id
+def store(logged_model):
+    return logged_model
 
 
 def start(store, run_key, fid, kill_at=None, pause_at=None):

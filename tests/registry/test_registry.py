@@ -1,14 +1,9 @@
 """Registry side effects on a temporary SQLite store: versions, aliases, audit trail, verified pulls."""
 
-import onnx
 import pytest
-import torch
 
 import mlflow
 from components import tracking
-from components.config import DCGANConfig
-from components.export.onnx_export import export_onnx
-from components.models.dcgan import DCGANGenerator
 from components.refs import Decision
 from components.registry import registry
 from components.registry.pull import IntegrityError, pull
@@ -18,18 +13,10 @@ NAME = "dcgan-test"
 
 
 @pytest.fixture
-def store(tmp_path):
-    ws = Workspace(tmp_path)
-    client = tracking.configure(ws)
-    experiment = tracking.experiment_id(client, ws, "registry-test")
-    torch.manual_seed(0)
-    g = DCGANGenerator(DCGANConfig(latent_dim=6, g_features=4)).eval()
-    path = export_onnx(g, tmp_path / "g.onnx", g.example_inputs(2), g.input_names)
-    with tracking.run(client, experiment, "export") as step, step.activate():
-        info = tracking.log_onnx_model(onnx.load(str(path)), *g.onnx_io(), g.example_inputs(2)[0].numpy())
-    sha = tracking_sha(info.model_uri, tmp_path)
-    audit = tracking.experiment_id(client, ws, tracking.AUDIT_EXPERIMENT)
-    return client, audit, info.model_uri, sha, step.run_id
+def store(logged_model):
+    root, client, uri, run_id = logged_model
+    audit = tracking.experiment_id(client, Workspace(root), tracking.AUDIT_EXPERIMENT)
+    return client, audit, uri, tracking_sha(uri, root), run_id
 
 
 def tracking_sha(model_uri, tmp_path):

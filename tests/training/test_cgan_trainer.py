@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from components.config import parse_config
+from components.families import parse_config
 from components.training.gan_trainer import GANTrainer, load_generator
 from tests.conftest import digits_28
 
@@ -27,7 +27,7 @@ def test_each_label_learns_its_own_image(tmp_path):
     goals = [torch.from_numpy(x).float().div(127.5).sub(1).numpy() for x in (a, b)]
 
     def distances():
-        grid = trainer._sample_grid()[:, 0]  # 2 × 2 grid: row c asked for class c
+        grid = trainer.samples()[:, 0]  # 2 × 2 grid: row c asked for class c
         return [[np.abs(grid[trainer.fixed_y.numpy() == c] - goal).mean() for goal in goals] for c in (0, 1)]
 
     before = distances()

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from components import checkpoints
-from components.config import parse_config
+from components.families import parse_config
 from components.training.cyclegan_trainer import CycleGANTrainer, _permutation, load_generators
 from tests.emoji_source import shape_rgba, twitter_style
 

@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 import torch
 
-from components.config import parse_config
 from components.errors import TrainingDiverged, UserError, check_finite
+from components.families import parse_config
 from components.models.detector import DetectorCNN
+from components.models.fitting import fit_classifier
 from components.models.gpt import GPT, GPTConfig
-from components.training.classifier import fit_classifier
 from components.training.cyclegan_trainer import CycleGANTrainer
 from components.training.gan_trainer import GANTrainer
 from components.training.lm_trainer import fit_lm

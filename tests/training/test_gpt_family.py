@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from components.config import parse_config
-from components.families import gpt
-from components.models.gpt import GPT, GPTConfig
+from components import families
+from components.families import parse_config
+from components.families.base import EvalJob, TrainJob
+from components.families.gpt import steps as gpt
+from components.models.gpt import GPT, GPTClassifier, GPTConfig
 from components.serving_text import classify
 from components.training.lm_trainer import fit_lm
 
@@ -65,15 +67,15 @@ def toy_classifier(tmp_path_factory):
         "train": {"max_steps": 150, "batch_size": 16, "warmup_steps": 10, "lr": 3e-3, "log_every": 50,
                   "num_threads": 1},
     })  # fmt: skip
-    result = gpt.train(cfg, folder, tmp_path_factory.mktemp("ckpt"), None, lambda row: None, None, False)
+    result = gpt.train(cfg, TrainJob(folder, tmp_path_factory.mktemp("ckpt")))
     return cfg, folder, result.checkpoint
 
 
 def test_classifier_and_ngram_baseline_get_a_separable_task_right(toy_classifier):
     cfg, folder, checkpoint = toy_classifier
     model = gpt.load(checkpoint)
-    assert isinstance(model, gpt.RegisteredClassifier) and model.class_names == ["negative", "positive"]
-    metrics = gpt.evaluate(model, checkpoint, folder, "", cfg, folder).metrics
+    assert isinstance(model, GPTClassifier) and model.class_names == ["negative", "positive"]
+    metrics = gpt.evaluate(model, cfg, EvalJob(checkpoint, folder, "", folder)).metrics
     assert metrics["accuracy"] == 1.0 and metrics["f1_macro"] == 1.0
     assert metrics["ngram_accuracy"] == 1.0 and metrics["ngram_f1_macro"] == 1.0
     assert metrics["n_test"] == 40
@@ -82,8 +84,8 @@ def test_classifier_and_ngram_baseline_get_a_separable_task_right(toy_classifier
 def test_exported_classifier_classifies_without_torch_code(toy_classifier, tmp_path):
     cfg, _, checkpoint = toy_classifier
     model = gpt.load(checkpoint)
-    path = model.export_onnx(tmp_path / "model.onnx")
-    assert model.onnx_parity(path, cfg.export) < 1e-4
+    path = tmp_path / "model.onnx"
+    assert families.get("gpt").export_graph(model, path, cfg.export) < 1e-4
     (tokenizer,) = gpt.extra_files(checkpoint, tmp_path)
     p = classify(path, tokenizer, ["质量很好", "质量很差"])
     assert p.shape == (2, 2) and p[0, 1] > 0.5 and p[1, 0] > 0.5

@@ -3,8 +3,8 @@ import pytest
 import torch
 
 from components import checkpoints
-from components.config import parse_config
-from components.training.gan_trainer import to_tensor
+from components.families import parse_config
+from components.models.tensors import to_tensor
 from components.training.vae_trainer import VAETrainer, load_vae
 from tests.conftest import digits_28
 

@@ -4,41 +4,32 @@ samples (the same table as the GANs)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from components.config import VAEPipelineConfig
+from components import repair
 from components.data.shards import load_split
-from components.evaluation import repair
 from components.evaluation.evaluate import evaluate_generator
 from components.evaluation.result import Evaluation
+from components.families.base import EvalJob, TrainJob
+from components.families.vae.config import VAEPipelineConfig
 from components.images import grid, to_uint8
+from components.models.tensors import to_tensor
 from components.models.vae import VAE, VAEDecoder, bits_per_dim
-from components.training.gan_trainer import TrainResult, to_tensor
+from components.training.result import TrainResult
 from components.training.vae_trainer import VAETrainer, load_vae
-
-TRAIN_SECTIONS = ("family", "dataset", "seed", "model", "train")
-EVAL_SECTIONS = ("evaluation", "repair")  # a changed repair setting re-evaluates (and re-registers), not retrains
-needs_sources = False
 
 ELBO_SEED = 31_337  # fixed ε of the test-ELBO estimate: every version is scored on the same noise
 ELBO_SAMPLES = 4  # z draws per test image in the ELBO estimate (unbiased for any number; more = less noise)
 PANEL = 12  # images per row of the repair and reconstruction pictures
 
 
-def train(
-    cfg: VAEPipelineConfig,
-    dataset_dir: Path,
-    checkpoint_dir: Path,
-    sources,
-    on_log: Callable,
-    on_epoch: Callable,
-    resume: bool,
-) -> TrainResult:
+def train(cfg: VAEPipelineConfig, job: TrainJob) -> TrainResult:
+    dataset_dir, checkpoint_dir = job.dataset_dir, job.checkpoint_dir
+    on_log, on_epoch, resume = job.on_log, job.on_epoch, job.resume
     images, _ = load_split(dataset_dir, "train")
     return VAETrainer(cfg, images, checkpoint_dir, on_log=on_log, on_epoch=on_epoch).fit(resume=resume)
 
@@ -54,7 +45,7 @@ def extra_graphs(checkpoint: str | Path) -> dict[str, nn.Module]:
 
 
 def torch_codec(vae: VAE, batch: int = 1000) -> tuple[repair.Encode, repair.Decode]:
-    """The VAE as the numpy callables of components.evaluation.repair (the CLI wraps ONNX sessions the same way)."""
+    """The VAE as the numpy callables of components.repair (the CLI wraps ONNX sessions the same way)."""
 
     @torch.no_grad()
     def encode(x: np.ndarray) -> np.ndarray:
@@ -83,14 +74,8 @@ def test_elbo(vae: VAE, x: torch.Tensor, batch: int = 1000) -> tuple[np.ndarray,
     return np.concatenate(recon).astype(np.float64), np.concatenate(kl).astype(np.float64)
 
 
-def evaluate(
-    model: VAEDecoder,
-    checkpoint: str | Path,
-    dataset_dir: Path,
-    dataset_md5: str,
-    cfg: VAEPipelineConfig,
-    cache_dir: Path,
-) -> Evaluation:
+def evaluate(model: VAEDecoder, cfg: VAEPipelineConfig, job: EvalJob) -> Evaluation:
+    checkpoint, dataset_dir, dataset_md5, cache_dir = job.checkpoint, job.dataset_dir, job.dataset_md5, job.cache_dir
     result = evaluate_generator(model, dataset_dir, dataset_md5, cfg, cache_dir)
     vae = load_vae(checkpoint)
     test = load_split(dataset_dir, "test")[0]

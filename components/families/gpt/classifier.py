@@ -1,6 +1,6 @@
 """GPT, classification half (dataset sentiment-zh): a GPT trunk, pretrained or pulled from the registry, with a class
 head, fine-tuned with cross-entropy; scored by accuracy and macro F1 against the same head on a from-scratch trunk
-and a bag-of-character-n-grams logistic regression. components/families/gpt.py dispatches here for `task: classify`.
+and a bag-of-character-n-grams logistic regression. components/families/gpt/steps.py dispatches here for `task: classify`.
 """
 
 from __future__ import annotations
@@ -15,19 +15,14 @@ import numpy as np
 import torch
 
 from components import checkpoints
-from components.config import GPTPipelineConfig
 from components.errors import check_finite
 from components.evaluation.result import Evaluation
-from components.export.onnx_lm import SelfExporting
+from components.families.gpt.config import GPTPipelineConfig
 from components.models.gpt import GPTClassifier, GPTConfig
 from components.progress import Progress
 from components.serving_text import encode_labelled
 from components.text.tokenizer import BPETokenizer
-from components.training.gan_trainer import TrainResult
-
-
-class RegisteredClassifier(SelfExporting, GPTClassifier):
-    """The classifier as the export step sees it: (tokens, lengths) → class logits, batch and sequence dynamic."""
+from components.training.result import TrainResult
 
 
 def fit_classifier_head(
@@ -108,9 +103,8 @@ def train_classifier(cfg, dataset_dir, checkpoint_dir, sources, base, tokenizer_
         "steps": cfg.train.max_steps,
         "params": sum(p.numel() for p in model.parameters()),
     }
-    # Two snapshots, like a language model's (the registry's checkpoint contract); the last = the final weights.
-    for k in (1, 2):
-        checkpoints.save(checkpoint_dir / f"epoch_{k:03d}.pt", {**common, "classifier": model.state_dict()})
+    # One weight snapshot: the final weights (what a later fine-tune of this classifier would pull).
+    checkpoints.save(checkpoint_dir / "epoch_001.pt", {**common, "classifier": model.state_dict()})
     state = {**common, "classifier": model.state_dict(), "history": history}
     if base is not None:
         state["sources"] = {"model": sources.model, "version": sources.version, "run_id": sources.run_id}

@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from components.config import CGANPipelineConfig
 from components.data.shards import load_split
 from components.evaluation.conditional import conditional_accuracy, per_class_distances
 from components.evaluation.evaluate import evaluate_generator
 from components.evaluation.result import Evaluation
+from components.families.base import EvalJob, TrainJob
+from components.families.cgan.config import CGANPipelineConfig
 from components.images import grid, to_uint8
-from components.training.gan_trainer import GANTrainer, TrainResult, load_generator
+from components.training.gan_trainer import GANTrainer, load_generator
+from components.training.result import TrainResult
 
-TRAIN_SECTIONS = ("family", "dataset", "seed", "model", "train")
-needs_sources = False
 GRID_SEED = 7  # latents of the one-row-per-class picture
 
 
@@ -29,15 +28,9 @@ def class_names(dataset_dir: Path, num_classes: int) -> list[str]:
     return names if names and len(names) == num_classes else [str(c) for c in range(num_classes)]
 
 
-def train(
-    cfg: CGANPipelineConfig,
-    dataset_dir: Path,
-    checkpoint_dir: Path,
-    sources,
-    on_log: Callable,
-    on_epoch: Callable,
-    resume: bool,
-) -> TrainResult:
+def train(cfg: CGANPipelineConfig, job: TrainJob) -> TrainResult:
+    dataset_dir, checkpoint_dir = job.dataset_dir, job.checkpoint_dir
+    on_log, on_epoch, resume = job.on_log, job.on_epoch, job.resume
     images, labels = load_split(dataset_dir, "train")
     if labels.max() >= cfg.model.num_classes:
         raise ValueError(
@@ -62,15 +55,9 @@ def class_grid(generator: nn.Module, per_class: int = 10, seed: int = GRID_SEED)
     return grid(to_uint8(generator.eval()(z, labels).numpy()), ncol=per_class)
 
 
-def evaluate(
-    model: nn.Module,
-    checkpoint: str | Path,
-    dataset_dir: Path,
-    dataset_md5: str,
-    cfg: CGANPipelineConfig,
-    cache_dir: Path,
-) -> Evaluation:
+def evaluate(model: nn.Module, cfg: CGANPipelineConfig, job: EvalJob) -> Evaluation:
     """DCGAN's table on balanced labels (comparable with DCGAN), then the conditional metrics on the same samples."""
+    dataset_dir, dataset_md5, cache_dir = job.dataset_dir, job.dataset_md5, job.cache_dir
     result = evaluate_generator(model, dataset_dir, dataset_md5, cfg, cache_dir)
     x = result.extras
     k = cfg.model.num_classes

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,22 +19,46 @@ from PIL import Image, ImageFilter
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
 from components import checkpoints
-from components.config import AugmentConfig, DetectorPipelineConfig
 from components.data.shards import load_split
+from components.errors import UserError
 from components.evaluation.evaluate import sample
 from components.evaluation.result import Evaluation
+from components.families.base import EvalJob, TrainJob
+from components.families.detector.config import AugmentConfig, DetectorPipelineConfig
 from components.images import grid, to_uint8
 from components.models.detector import DetectorCNN, DetectorProbability
+from components.models.fitting import fit_classifier, predict
+from components.models.tensors import to_tensor
 from components.refs import SourcesRef
-from components.training.classifier import fit_classifier, predict
-from components.training.gan_trainer import TrainResult, load_generator, to_tensor
-
-TRAIN_SECTIONS = ("family", "dataset", "seed", "model", "train", "sources")
-needs_sources = True
+from components.training.gan_trainer import load_generator
+from components.training.result import TrainResult
 
 
-class SourceTooShortError(ValueError):
+class SourceTooShortError(UserError, ValueError):
     """The source generator has too few checkpoints to train on some and test on another."""
+
+
+@dataclass(frozen=True)
+class SourceSplit:
+    """The generator snapshots a detector trains on (all but the second-to-last; the last is the registered
+    version itself, the generator it must catch) and the one it is tested on and never sees: the hardest held-out
+    generator, closest in quality to the champion."""
+
+    model: str
+    version: str
+    run_id: str
+    train: tuple[str, ...]
+    held_out: str
+
+    @classmethod
+    def of(cls, sources: SourcesRef) -> SourceSplit:
+        snapshots = sources.snapshots
+        if len(snapshots) < 2:
+            raise SourceTooShortError(
+                f"{sources.model} v{sources.version} left {len(snapshots)} epoch checkpoint(s); a detector needs at "
+                "least 2 (it trains on some and is tested on one it never saw): train the generator for 2+ epochs"
+            )
+        return cls(sources.model, sources.version, sources.run_id, (*snapshots[:-2], snapshots[-1]), snapshots[-2])
 
 
 @dataclass
@@ -71,7 +94,7 @@ def _samples(checkpoint: str, n: int, seed: int) -> np.ndarray:
     return to_uint8(images.numpy())[..., 0]  # (n, 28, 28)
 
 
-def build_data(cfg: DetectorPipelineConfig, dataset_dir: Path, sources: SourcesRef) -> DetectorData:
+def build_data(cfg: DetectorPipelineConfig, dataset_dir: Path, sources: SourceSplit) -> DetectorData:
     """Deterministic in (config, sources): train and evaluate steps rebuild exactly the same sets."""
     t = cfg.train
     real = load_split(dataset_dir, "train")[0][: t.real_samples]
@@ -90,16 +113,10 @@ def build_data(cfg: DetectorPipelineConfig, dataset_dir: Path, sources: SourcesR
     return DetectorData(x_train, y[train], x[test], y[test], x_cross, y_cross)
 
 
-def train(
-    cfg: DetectorPipelineConfig,
-    dataset_dir: Path,
-    checkpoint_dir: Path,
-    sources: SourcesRef,
-    on_log: Callable,
-    on_epoch: Callable,
-    resume: bool,
-) -> TrainResult:
+def train(cfg: DetectorPipelineConfig, job: TrainJob) -> TrainResult:
     """Detector training is a few epochs long: `resume` restarts it (no mid-run checkpoints)."""
+    dataset_dir, checkpoint_dir, sources = job.dataset_dir, job.checkpoint_dir, SourceSplit.of(job.sources)
+    on_log = job.on_log
     started = time.perf_counter()
     torch.set_num_threads(cfg.train.num_threads)
     data = build_data(cfg, dataset_dir, sources)
@@ -155,16 +172,10 @@ def _scores(model: DetectorProbability, images: np.ndarray) -> np.ndarray:
     return predict(model, to_tensor(images))
 
 
-def evaluate(
-    model: DetectorProbability,
-    checkpoint: str | Path,
-    dataset_dir: Path,
-    dataset_md5: str,
-    cfg: DetectorPipelineConfig,
-    cache_dir: Path,
-) -> Evaluation:
+def evaluate(model: DetectorProbability, cfg: DetectorPipelineConfig, job: EvalJob) -> Evaluation:
+    checkpoint, dataset_dir = job.checkpoint, job.dataset_dir
     recorded = checkpoints.load(checkpoint, "cpu")["sources"]
-    sources = SourcesRef(
+    sources = SourceSplit(
         recorded["model"], recorded["version"], recorded["run_id"], tuple(recorded["train"]), recorded["held_out"]
     )
     data = build_data(cfg, dataset_dir, sources)

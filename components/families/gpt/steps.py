@@ -20,7 +20,6 @@ import functools
 import io
 import json
 import time
-from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -28,35 +27,31 @@ import numpy as np
 import torch
 
 from components import checkpoints
-from components.config import GPTPipelineConfig
 from components.data.text_dataset import load_documents
 from components.evaluation.result import Evaluation
-from components.evaluation.text_metrics import CopyIndex, EncodedText, nats_per_char, perplexity, text_c2st
-from components.export.onnx_lm import SelfExporting
-from components.families.gpt_classifier import (
-    RegisteredClassifier,
+from components.evaluation.text_metrics import CopyIndex, text_c2st
+from components.families.base import EvalJob, TrainJob
+from components.families.gpt.classifier import (
     classifier_from_state,
     evaluate_classifier,
     train_classifier,
 )
-from components.models.gpt import GPT, GPTConfig
+from components.families.gpt.config import GPTPipelineConfig
+from components.models.gpt import GPT, GPTClassifier, GPTConfig
+from components.models.tensors import pick_device
 from components.refs import SourcesRef
 from components.serving_text import sample_ids
+from components.text.likelihood import EncodedText, nats_per_char, perplexity
 from components.text.tokenizer import BPETokenizer
-from components.training.gan_trainer import TrainResult, pick_device
 from components.training.lm_trainer import fit_lm, held_out_nats_per_char, torch_logits_fn
+from components.training.result import TrainResult
 
-TRAIN_SECTIONS = ("family", "dataset", "seed", "tokenizer", "model", "train", "sources")
 TOKENIZER_FILE = "tokenizer.json"
 
 
 def needs_sources(cfg: GPTPipelineConfig) -> bool:
     """A fine-tune pulls its base model from the registry; a pretraining run needs nothing."""
     return cfg.sources.model is not None
-
-
-class RegisteredLM(SelfExporting, GPT):
-    """The GPT as the export step sees it: it exports itself with a dynamic sequence axis."""
 
 
 # ---- checkpoints -------------------------------------------------------------------------------------------------
@@ -104,22 +99,16 @@ def _start(cfg: GPTPipelineConfig, documents: list[str], sources: SourcesRef | N
             tokenizer.to_str(),
             GPTConfig(vocab_size=tokenizer.vocab_size, **cfg.model.model_dump()),
         )
-    base = _read(sources.train[-1])  # the base's final snapshot
+    base = _read(sources.snapshots[-1])  # the base's final snapshot
     if base.get("family") != "gpt" or base.get("kind", "lm") != "lm":
         raise ValueError(f"{sources.model} v{sources.version} is not a GPT language model: cannot fine-tune it")
     return base, tokenizer_of(base), base["tokenizer"], GPTConfig(**base["gpt_config"])
 
 
-def train(
-    cfg: GPTPipelineConfig,
-    dataset_dir: Path,
-    checkpoint_dir: Path,
-    sources: SourcesRef | None,
-    on_log: Callable,
-    on_epoch: Callable,
-    resume: bool,
-) -> TrainResult:
+def train(cfg: GPTPipelineConfig, job: TrainJob) -> TrainResult:
     """Runs are minutes long: `resume` restarts them (snapshots are for the registry, not for resuming)."""
+    dataset_dir, checkpoint_dir, sources = job.dataset_dir, job.checkpoint_dir, job.sources
+    on_log = job.on_log
     started = time.perf_counter()
     torch.set_num_threads(cfg.train.num_threads)
     torch.manual_seed(cfg.seed)
@@ -171,12 +160,12 @@ def train(
 # ---- load / export -----------------------------------------------------------------------------------------------
 
 
-def load(checkpoint: str | Path) -> RegisteredLM | RegisteredClassifier:
+def load(checkpoint: str | Path) -> GPT | GPTClassifier:
     state = _read(checkpoint)
     if state.get("kind") == "classifier":
-        model = classifier_from_state(state, cls=RegisteredClassifier)
+        model = classifier_from_state(state)
     else:
-        model = _gpt(state, cls=RegisteredLM)
+        model = _gpt(state)
     model.tokenizer_sha256 = _sha256_text(state["tokenizer"])
     return model
 
@@ -251,14 +240,8 @@ def continue_batch(
     return x[:, prefixes.shape[1] :].numpy()
 
 
-def evaluate(
-    model: GPT,
-    checkpoint: str | Path,
-    dataset_dir: Path,
-    dataset_md5: str,
-    cfg: GPTPipelineConfig,
-    cache_dir: Path,
-) -> Evaluation:
+def evaluate(model: GPT, cfg: GPTPipelineConfig, job: EvalJob) -> Evaluation:
+    checkpoint, dataset_dir = job.checkpoint, job.dataset_dir
     e = cfg.evaluation
     torch.set_num_threads(cfg.train.num_threads)
     state = _read(checkpoint)

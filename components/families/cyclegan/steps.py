@@ -31,35 +31,29 @@ import numpy as np
 import torch
 from torch import nn
 
-from components.config import CycleGANPipelineConfig
 from components.data.shards import load_split
 from components.evaluation import frechet
 from components.evaluation.c2st import c2st
 from components.evaluation.evaluate import cached_features
 from components.evaluation.result import Evaluation
+from components.families.base import EvalJob, TrainJob
+from components.families.cyclegan.config import CycleGANPipelineConfig
 from components.images import grid, to_uint8
 from components.models.cyclegan import ResnetGenerator
 from components.models.detector import DetectorCNN
-from components.training.classifier import build_seeded, fit_classifier, predict
-from components.training.cyclegan_trainer import CycleGANTrainer, load_generators, to_tensor_rgb
-from components.training.gan_trainer import TrainResult
+from components.models.fitting import build_seeded, fit_classifier, predict
+from components.models.tensors import to_tensor_rgb
+from components.training.cyclegan_trainer import CycleGANTrainer, load_generators
+from components.training.result import TrainResult
 
-TRAIN_SECTIONS = ("family", "dataset", "seed", "model", "train")
-needs_sources = False
 PANEL = 8  # held-out names in the translations picture
 STYLE_EVALUATOR_VERSION = 2  # bump when the style classifier changes: part of its cache key
 # v2: seeded initial weights from the evaluation seed (v1 took them from the process RNG and keyed on the training seed)
 
 
-def train(
-    cfg: CycleGANPipelineConfig,
-    dataset_dir: Path,
-    checkpoint_dir: Path,
-    sources,
-    on_log: Callable,
-    on_epoch: Callable,
-    resume: bool,
-) -> TrainResult:
+def train(cfg: CycleGANPipelineConfig, job: TrainJob) -> TrainResult:
+    dataset_dir, checkpoint_dir = job.dataset_dir, job.checkpoint_dir
+    on_log, on_epoch, resume = job.on_log, job.on_epoch, job.resume
     a, _ = load_split(dataset_dir, "google-train")  # labels (the names) are not read: training is unpaired
     b, _ = load_split(dataset_dir, "twitter-train")
     shown, _ = load_split(dataset_dir, "google-test", limit=PANEL)
@@ -179,14 +173,8 @@ def feature_extractor(
 # --- the evaluate step ---------------------------------------------------------------------------------------------
 
 
-def evaluate(
-    model: nn.Module,
-    checkpoint: str | Path,
-    dataset_dir: Path,
-    dataset_md5: str,
-    cfg: CycleGANPipelineConfig,
-    cache_dir: Path,
-) -> Evaluation:
+def evaluate(model: nn.Module, cfg: CycleGANPipelineConfig, job: EvalJob) -> Evaluation:
+    checkpoint, dataset_dir, dataset_md5, cache_dir = job.checkpoint, job.dataset_dir, job.dataset_md5, job.cache_dir
     ev = cfg.evaluation
     g_ab, g_ba = model, load_generators(checkpoint)[1]
     real_a, real_b = _paired_test(dataset_dir)

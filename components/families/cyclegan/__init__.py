@@ -1,0 +1,1 @@
+"""CycleGAN: unpaired style translation (Google → Twitter emoji) and back; two graphs."""

@@ -1,0 +1,1 @@
+"""The AIGC detector: a CNN trained on real images and a registered generator's snapshots."""
