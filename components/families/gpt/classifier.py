@@ -1,6 +1,7 @@
 """GPT, classification half (dataset sentiment-zh): a GPT trunk, pretrained or pulled from the registry, with a class
 head, fine-tuned with cross-entropy; scored by accuracy and macro F1 against the same head on a from-scratch trunk
-and a bag-of-character-n-grams logistic regression. components/families/gpt/steps.py dispatches here for `task: classify`.
+and a bag-of-character-n-grams logistic regression.
+components/families/gpt/steps.py dispatches here for `task: classify`.
 """
 
 from __future__ import annotations
