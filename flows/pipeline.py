@@ -330,6 +330,7 @@ def pipeline(
     ws.apply_environment()
     config_path = Path(config) if Path(config).is_absolute() or Path(config).exists() else ws.root / config
     cfg = load_config(config_path)
+    family_of(cfg).check_ready(cfg, ws.state_dir)  # before any run is logged: missing weights stop it here
     client = tracking.configure(ws)
     reaped = _reap(client)
     experiment = tracking.experiment_id(client, ws, cfg.name)

@@ -165,6 +165,26 @@ def s3_bucket(s3_server, request) -> str:
     return name
 
 
+ORL_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "orl-faces"
+
+
+def orl_source() -> Path:
+    """The real ORL faces beside the checkout (../shared/data/orl-faces); the tests that need them skip without."""
+    if not (ORL_DIR / "s1").is_dir():
+        pytest.skip(f"the ORL faces are not in {ORL_DIR} (README, Data and licences)")
+    return ORL_DIR
+
+
+@pytest.fixture(scope="session")
+def orl_dataset(tmp_path_factory) -> Path:
+    """data/orl-faces materialised once from the real photos (default settings) into a temp project folder."""
+    from components.data import orl
+
+    root = tmp_path_factory.mktemp("orl") / "project"
+    root.mkdir()
+    return orl.build(root, orl.OrlDataConfig(source_dir=str(orl_source())))
+
+
 # `team_stack`: one real team stack (PostgreSQL, MLflow server with basic-auth, Prefect server) for the session, on
 # free ports in a temp workspace; yields the variables to export. How to use it: tests/team_stack.py.
 from tests.team_stack import team_stack  # noqa: E402,F401 — imported last: the variables above are popped first

@@ -39,6 +39,10 @@ def _builder(dataset: str):
         from components.data import emoji
 
         return emoji.build
+    if dataset == "orl-faces":
+        from components.data import orl
+
+        return orl.build
     from components.data import text_dataset
 
     if dataset in text_dataset.PACKAGE_OF:

@@ -24,6 +24,7 @@ import numpy as np
 from PIL import Image
 
 from components.checksums import sha256_file
+from components.errors import UserError
 from components.progress import Progress
 from components.serving import session
 
@@ -54,7 +55,7 @@ HOW_TO_GET = (
 )
 
 
-class WeightsError(ValueError):
+class WeightsError(UserError, ValueError):
     """The Inception weights are missing or not the pinned file; the message says which file and how to fix it."""
 
 

@@ -15,11 +15,12 @@ from components.families.cgan.family import CGAN
 from components.families.cyclegan.family import CycleGAN
 from components.families.dcgan.family import DCGAN
 from components.families.detector.family import Detector
+from components.families.facegan.family import FaceGAN
 from components.families.gpt.family import GPT
 from components.families.vae.family import VAE
 
 FAMILIES: dict[str, Family] = {
-    family.name: family for family in (DCGAN(), CGAN(), VAE(), CycleGAN(), Detector(), GPT())
+    family.name: family for family in (DCGAN(), CGAN(), VAE(), CycleGAN(), Detector(), GPT(), FaceGAN())
 }
 """name → family; adding a family adds one entry here."""
 DEFAULT_FAMILY = "dcgan"

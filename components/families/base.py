@@ -91,6 +91,11 @@ class Family(ABC):
 
     # ---- hooks with defaults -----------------------------------------------------------------------------------
 
+    def check_ready(self, cfg: PipelineConfig, state_dir: Path) -> None:
+        """Raise a UserError, before any step runs, when something the run will need is missing from this machine
+        (weights to fetch, …): a user should not wait for training to learn it. Default: nothing to check."""
+        return None
+
     def needs_sources(self, cfg: PipelineConfig) -> bool:
         """Whether the run learns from registered models (then the pipeline fetches cfg.sources' champion)."""
         return False

@@ -25,22 +25,23 @@ class DetectorCNN(nn.Module):
 
 
 class DetectorProbability(nn.Module):
-    """The exported detector: image (B, 1, 28, 28) in [-1, 1] → probability that it is generated (B,)."""
+    """The exported detector: image (B, 1, S, S) in [-1, 1] → probability that it is generated (B,); S is the side of
+    the images it was trained on (28 for Fashion-MNIST, 64 for the faces)."""
 
     input_names = ("image",)
     output_name = "p_generated"
     onnx_metadata: dict[str, str] = {}  # noqa: RUF012 (read-only: what the consumer reads from the graph)
 
-    def __init__(self, cnn: DetectorCNN):
+    def __init__(self, cnn: DetectorCNN, size: int = 28):
         super().__init__()
-        self.cnn = cnn
+        self.cnn, self.size = cnn, size
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         logits = self.cnn(image)
         return torch.sigmoid(logits[:, 1] - logits[:, 0])
 
     def example_inputs(self, batch: int, seed: int = 0) -> tuple[torch.Tensor, ...]:
-        return (torch.rand(batch, 1, 28, 28, generator=torch.Generator().manual_seed(seed)) * 2 - 1,)
+        return (torch.rand(batch, 1, self.size, self.size, generator=torch.Generator().manual_seed(seed)) * 2 - 1,)
 
     def onnx_io(self) -> tuple[dict[str, tuple[int, ...]], dict[str, tuple[int, ...]]]:
-        return {"image": (-1, 1, 28, 28)}, {"p_generated": (-1,)}
+        return {"image": (-1, 1, self.size, self.size)}, {"p_generated": (-1,)}

@@ -45,6 +45,22 @@ def test_bad_config_names_the_field_and_exits_2(tmp_path):
     assert "train.lr" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_missing_inception_weights_stop_the_run_before_it_starts(workspace, tmp_path):
+    """A config scored with the standard Inception features refuses to start (no training, no MLflow run) when the
+    weights are not on the machine, and says how to fetch them."""
+    config = tmp_path / "faces.yaml"
+    config.write_text("family: facegan\nevaluation: {features: inception}\n")
+    env = {**os.environ, "GENFORGE_INCEPTION_PT": str(tmp_path / "absent.pt")}
+    result = genforge("run", str(config), "--root", str(workspace), env=env)
+    assert result.returncode == 2, result.stderr
+    assert "inception fetch" in result.stderr and "Traceback" not in result.stderr
+    assert not (workspace / ".genforge" / "checkpoints").exists()
+    from mlflow import MlflowClient
+
+    uri = f"sqlite:///{workspace}/mlflow/mlflow.db"
+    assert MlflowClient(uri, uri).get_experiment_by_name("facegan-orl") is None
+
+
 def test_missing_source_data_says_how_to_get_it(workspace, tmp_path):
     result = genforge("data", "fetch", "--source-dir", str(tmp_path / "empty"), "--root", str(workspace))
     assert result.returncode == 2 and "apt-get install dataset-fashion-mnist" in result.stderr

@@ -23,6 +23,12 @@ class CycleGAN(Family):
     headline = ("l1_ab", "l1_ab_identity", "kid_b", "kid_b_identity", "c2st_auc", "c2st_auc_identity")
     graphs = ("model", "reverse")
 
+    def check_ready(self, cfg: CycleGANPipelineConfig, state_dir: Path) -> None:
+        if cfg.evaluation.features == "inception":  # fetched into <state>/inception by `… inception fetch`
+            from components.evaluation.inception import locate_weights
+
+            locate_weights(Path(state_dir) / "inception")
+
     def train(self, cfg: CycleGANPipelineConfig, job: TrainJob) -> TrainResult:
         from components.families.cyclegan import steps
 

@@ -43,7 +43,8 @@ class SourcesConfig(Section):
 class DetectorPipelineConfig(PipelineConfig):
     name: str = "detector-fashion"
     family: Literal["detector"] = "detector"
-    dataset: Literal["fashion-mnist", "emoji-google2twitter"] = "fashion-mnist"
+    dataset: Literal["fashion-mnist", "orl-faces"] = "fashion-mnist"
+    """The real images; the generator of `sources` must draw the same kind (grey, the same size)."""
     model: DetectorModelConfig = DetectorModelConfig()
     train: DetectorTrainConfig = DetectorTrainConfig()
     sources: SourcesConfig = SourcesConfig()

@@ -30,7 +30,6 @@ from components.models.detector import DetectorCNN, DetectorProbability
 from components.models.fitting import fit_classifier, predict
 from components.models.tensors import to_tensor
 from components.refs import SourcesRef
-from components.training.gan_trainer import load_generator
 from components.training.result import TrainResult
 
 
@@ -63,7 +62,7 @@ class SourceSplit:
 
 @dataclass
 class DetectorData:
-    x_train: np.ndarray  # uint8 (N, 28, 28), augmented
+    x_train: np.ndarray  # uint8 (N, S, S), augmented
     y_train: np.ndarray  # 1 = generated
     x_test: np.ndarray  # held-out images of the same sources, clean
     y_test: np.ndarray
@@ -90,8 +89,11 @@ def augment(images: np.ndarray, cfg: AugmentConfig, rng: np.random.Generator) ->
 
 
 def _samples(checkpoint: str, n: int, seed: int) -> np.ndarray:
-    images = sample(load_generator(checkpoint), n, seed=seed)
-    return to_uint8(images.numpy())[..., 0]  # (n, 28, 28)
+    """n grey images from a registered generator's snapshot, whatever its family (the checkpoint names it)."""
+    from components.families import get
+
+    images = sample(get(checkpoints.load(checkpoint, "cpu")["family"]).load(checkpoint), n, seed=seed)
+    return to_uint8(images.numpy())[..., 0]  # (n, S, S)
 
 
 def build_data(cfg: DetectorPipelineConfig, dataset_dir: Path, sources: SourceSplit) -> DetectorData:
@@ -146,6 +148,7 @@ def train(cfg: DetectorPipelineConfig, job: TrainJob) -> TrainResult:
         "config": cfg.model_dump(mode="json"),
         "family": "detector",
         "detector": cnn.state_dict(),
+        "image_size": int(data.x_train.shape[-1]),
         "sources": {
             "model": sources.model,
             "version": sources.version,
@@ -165,7 +168,7 @@ def load(checkpoint: str | Path) -> DetectorProbability:
     cfg = DetectorPipelineConfig.model_validate(state["config"])
     cnn = DetectorCNN(width=cfg.model.width)
     cnn.load_state_dict(state["detector"])
-    return DetectorProbability(cnn).eval()
+    return DetectorProbability(cnn, state.get("image_size", 28)).eval()  # checkpoints before faces: 28
 
 
 def _scores(model: DetectorProbability, images: np.ndarray) -> np.ndarray:
