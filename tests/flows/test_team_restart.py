@@ -28,8 +28,10 @@ def genforge_run(config, ws, env, pause_at=None):
 
 
 @pytest.mark.slow
-# The Prefect server restarted mid-run still ends with Prefect's own traceback on stderr (open, issue 10).
-@pytest.mark.parametrize("service, variable", [("mlflow", "MLFLOW_TRACKING_URI"), ("prefect", "PREFECT_API_URL")])
+@pytest.mark.parametrize(
+    "service, variable",
+    [("mlflow", "MLFLOW_TRACKING_URI"), ("prefect", "PREFECT_API_URL"), ("postgres", "MLFLOW_TRACKING_URI")],
+)
 def test_a_server_restarted_mid_run_fails_clearly_and_the_rerun_finishes_from_cache(
     digits_source, tmp_path, service, variable
 ):
