@@ -4,7 +4,8 @@ colour/translation/cutout policy and without it (same seeds, same number of step
 identity match rate; C2ST AUC). Needs `make data`, the ORL faces and the Inception weights
 (`python -m components.evaluation.inception fetch`).
 
-Run: python bench/facegan_diffaugment.py [--epochs 150] [--seeds 0 1]   (≈ 5 min per training on 2 cores)
+Run: python bench/facegan_diffaugment.py [--epochs 150] [--seeds 0 1] [--policies diffaugment none]
+(≈ 5 min per training on 2 cores)
 """
 
 import argparse
@@ -26,11 +27,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--epochs", type=int, default=150)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--policies", nargs="+", choices=["diffaugment", "none"], default=["diffaugment", "none"])
     args = parser.parse_args()
     base = load_config(ROOT / "configs" / "facegan-orl.yaml")
     data = dataset.prepare(ROOT, base.data, dataset=base.dataset)
     rows = {}
-    for policy in (("color", "translation", "cutout"), ()):
+    policies = {"diffaugment": ("color", "translation", "cutout"), "none": ()}
+    for policy in (policies[name] for name in args.policies):
         for seed in args.seeds:
             cfg = load_config(
                 ROOT / "configs" / "facegan-orl.yaml",

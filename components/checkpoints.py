@@ -27,6 +27,14 @@ def save(path: str | Path, state: dict) -> Path:
     return path
 
 
+def load_family(path: str | Path, family: str, map_location: str | torch.device = "cpu") -> dict:
+    """load(), refusing a checkpoint written by another family's trainer (its header names the family)."""
+    state = load(path, map_location)
+    if state.get("family") != family:
+        raise CheckpointError(f"{path} is a {state.get('family')!r} checkpoint, not a {family} one")
+    return state
+
+
 def load(path: str | Path, map_location: str | torch.device = "cpu", sha256: str | None = None) -> dict:
     """Read a checkpoint as plain tensors and values; with `sha256`, only if the file is exactly the recorded one."""
     path = Path(path)

@@ -10,12 +10,11 @@ import torch
 from torch import nn
 
 from components.config import DCGANConfig
+from components.models.latent import LatentImageGenerator
 
 
-class DCGANGenerator(nn.Module):
-    input_names = ("z",)
-    output_name = "images"
-    onnx_metadata: dict[str, str] = {}  # noqa: RUF012 (read-only: what the consumer reads from the graph)
+class DCGANGenerator(LatentImageGenerator):
+    image_shape = (1, 28, 28)
 
     def __init__(self, cfg: DCGANConfig):
         super().__init__()
@@ -31,17 +30,6 @@ class DCGANGenerator(nn.Module):
             nn.ConvTranspose2d(f, 1, 4, 2, 1, bias=False),  # (B, 1, 28, 28)
             nn.Tanh(),
         )
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z[:, :, None, None])
-
-    def example_inputs(self, batch: int, seed: int = 0) -> tuple[torch.Tensor, ...]:
-        """Seeded sampling inputs: what export, parity checks and evaluation feed the generator."""
-        return (torch.randn(batch, self.latent_dim, generator=torch.Generator().manual_seed(seed)),)
-
-    def onnx_io(self) -> tuple[dict[str, tuple[int, ...]], dict[str, tuple[int, ...]]]:
-        """Input and output shapes of the exported graph, -1 for the dynamic batch axis."""
-        return {"z": (-1, self.latent_dim)}, {"images": (-1, 1, 28, 28)}
 
 
 class DCGANDiscriminator(nn.Module):

@@ -25,9 +25,7 @@ SAMPLE_INPUTS = 8  # fixed held-out A images behind the per-epoch sample grid (e
 
 def load_generators(checkpoint: str | Path, device: str | torch.device = "cpu") -> tuple[ResnetGenerator, ...]:
     """(G_AB, G_BA) rebuilt from a checkpoint alone: the checkpoint embeds its config."""
-    state = checkpoints.load(checkpoint, device)
-    if state.get("family") != "cyclegan":
-        raise ValueError(f"{checkpoint} is a {state.get('family')!r} checkpoint, not a CycleGAN one")
+    state = checkpoints.load_family(checkpoint, "cyclegan", device)
     model = CycleGANConfig.model_validate(state["config"]["model"])
     out = []
     for key in ("g_ab", "g_ba"):

@@ -19,9 +19,7 @@ GRID_SAMPLES = 64  # the fixed prior latents behind the per-epoch sample grid
 
 def load_vae(checkpoint: str | Path, device: str | torch.device = "cpu") -> VAE:
     """Rebuild the whole VAE (encoder + decoder) from a checkpoint alone: the checkpoint embeds its config."""
-    state = checkpoints.load(checkpoint, device)
-    if state.get("family") != "vae":
-        raise ValueError(f"{checkpoint} is a {state.get('family')!r} checkpoint, not a VAE's")
+    state = checkpoints.load_family(checkpoint, "vae", device)
     vae = VAE(VAEConfig.model_validate(state["config"]["model"])).to(device)
     vae.load_state_dict(state["vae"])
     return vae.eval()

@@ -45,6 +45,7 @@ def dataset(tmp_path_factory, digits_source):
     return path, shards.dataset_md5(path), cfg, root / "cache"
 
 
+@pytest.mark.slow
 def test_real_images_score_like_the_floor_and_noise_does_not(dataset):
     path, md5, cfg, cache = dataset
     train, _ = shards.load_split(path, "train")

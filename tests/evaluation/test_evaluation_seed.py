@@ -21,6 +21,8 @@ from components.models.fitting import build_seeded
 from tests.conftest import TINY
 from tests.emoji_source import shape_rgba, twitter_style
 
+pytestmark = pytest.mark.slow  # trains networks for tens of seconds
+
 
 @pytest.fixture(scope="module")
 def digits(tmp_path_factory, digits_source):

@@ -8,6 +8,8 @@ import pytest
 from components.data.shards import load_split
 from components.evaluation import identity
 
+pytestmark = pytest.mark.slow  # trains networks for tens of seconds
+
 EPOCHS = 10
 
 

@@ -10,6 +10,8 @@ from flows.pipeline import pipeline
 from mlflow import MlflowClient
 from tests.flows.conftest import write_config
 
+pytestmark = pytest.mark.slow  # trains networks for tens of seconds
+
 TINY_CGAN = {
     "family": "cgan",
     "model": {"latent_dim": 16, "g_features": 8, "d_features": 8, "embed_dim": 4},

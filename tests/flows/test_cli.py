@@ -45,6 +45,7 @@ def test_bad_config_names_the_field_and_exits_2(tmp_path):
     assert "train.lr" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_missing_inception_weights_stop_the_run_before_it_starts(workspace, tmp_path):
     """A config scored with the standard Inception features refuses to start (no training, no MLflow run) when the
     weights are not on the machine, and says how to fetch them."""
@@ -71,6 +72,7 @@ def test_data_status_without_data(workspace):
     assert result.returncode == 1 and "genforge data build" in result.stdout
 
 
+@pytest.mark.slow
 def test_consumer_commands_work_from_the_registry_without_torch(first_run, tmp_path):
     ws, *_ = first_run
     grid = tmp_path / "grid.png"
@@ -102,12 +104,14 @@ def test_consumer_commands_work_from_the_registry_without_torch(first_run, tmp_p
     assert history.returncode == 0 and "champion" in history.stdout
 
 
+@pytest.mark.slow
 def test_unknown_model_is_a_clear_error(first_run, tmp_path):
     ws, *_ = first_run
     result = genforge("pull", "nope@champion", "-o", str(tmp_path / "x"), "--root", str(ws))
     assert result.returncode == 2 and "does not resolve" in result.stderr
 
 
+@pytest.mark.slow
 def test_generate_from_a_local_onnx_file(first_run, tmp_path):
     ws, *_ = first_run
     genforge("pull", "dcgan-fashion-mnist@champion", "-o", str(tmp_path / "m"), "--root", str(ws))
@@ -115,6 +119,7 @@ def test_generate_from_a_local_onnx_file(first_run, tmp_path):
     assert result.returncode == 0 and Path(tmp_path / "g.png").is_file()
 
 
+@pytest.mark.slow
 def test_report_is_regenerated_from_the_registry(first_run, tmp_path):
     ws, *_ = first_run
     result = genforge(

@@ -14,7 +14,7 @@ from mlflow import MlflowClient
 from tests.conftest import make_workspace
 from tests.emoji_source import NAMES, emoji_source  # noqa: F401
 
-pytestmark = pytest.mark.usefixtures("prefect_harness")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]  # full pipeline runs
 
 MODEL = "cyclegan-emoji-google2twitter"
 TINY_CYCLEGAN = {

@@ -12,7 +12,7 @@ from components.registry.registry import RegistryError
 from flows.pipeline import pipeline
 from mlflow import MlflowClient
 
-pytestmark = pytest.mark.usefixtures("prefect_harness")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]  # full pipeline runs
 
 WORDS = "the people nation congress law year peace war economy tax job school state union freedom work".split()
 SEA = "whale ship sea captain harpoon deck boat wave white oil crew mast storm".split()

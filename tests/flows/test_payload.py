@@ -16,7 +16,7 @@ from mlflow import MlflowClient
 from tests.flows.conftest import write_config
 from tests.flows.test_cli import genforge
 
-pytestmark = pytest.mark.usefixtures("prefect_harness")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]  # full pipeline runs
 
 
 class Payload:

@@ -7,7 +7,7 @@ from components.data.versioning import pinned_md5
 from flows.pipeline import pipeline
 from tests.flows.conftest import write_config
 
-pytestmark = pytest.mark.usefixtures("prefect_harness")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]  # full pipeline runs
 
 
 def step_runs(client, step):

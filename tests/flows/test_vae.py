@@ -10,7 +10,7 @@ from flows.pipeline import pipeline
 from mlflow import MlflowClient
 from tests.flows.conftest import write_config
 
-pytestmark = pytest.mark.usefixtures("prefect_harness")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]  # full pipeline runs
 
 VAE = {
     "family": "vae",

@@ -14,6 +14,8 @@ from components import tracking
 from components.workspace import Workspace
 from tests.registry.test_registry import NAME, add_version
 
+pytestmark = pytest.mark.slow  # starts a real MLflow tracking server
+
 
 def free_port() -> int:
     with socket.socket() as sock:

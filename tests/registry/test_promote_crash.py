@@ -83,6 +83,7 @@ def test_a_promotion_killed_anywhere_is_completed_by_the_next_run(store, kill_at
     assert not registry._pending_audits(client, audit, NAME)
 
 
+@pytest.mark.slow
 def test_two_promotions_at_once_are_serialised(store):
     root, client, *_ = store
     assert finish(start(store, "key-v1", 40.0))[0] == 0

@@ -15,6 +15,7 @@ SMALL = {
 }
 
 
+@pytest.mark.slow
 def test_each_label_learns_its_own_image(tmp_path):
     """Two classes, each 32 copies of one image: G(z, c) ends close to image c, and far from the other one."""
     images, labels = digits_28()

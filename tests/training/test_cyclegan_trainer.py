@@ -33,6 +33,7 @@ class Crash(Exception):
     pass
 
 
+@pytest.mark.slow
 def test_losses_go_down_on_tiny_data(tmp_path):
     a, b = _domains()
     result = CycleGANTrainer(_cfg(epochs=8, lr=3e-3, decay_from=1.0), a, b, tmp_path).fit()
@@ -43,6 +44,7 @@ def test_losses_go_down_on_tiny_data(tmp_path):
     assert last < 0.4 * first, (first, last)  # measured: 2.8 → 0.49
 
 
+@pytest.mark.slow
 def test_resumed_run_matches_an_uninterrupted_one(tmp_path):
     """Killed in its second epoch, resumed from the epoch-1 checkpoint: the same weights and the same log."""
     a, b = _domains()

@@ -76,6 +76,7 @@ def test_vae_with_a_huge_lr_diverges(tmp_path):
         VAETrainer(cfg, _images(), tmp_path).fit()
 
 
+@pytest.mark.slow
 def test_cyclegan_with_a_huge_lr_diverges(tmp_path):
     cfg = parse_config(
         {

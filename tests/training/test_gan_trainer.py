@@ -58,6 +58,7 @@ def test_resume_refuses_a_checkpoint_of_another_config(tmp_path):
         GANTrainer(other, _images(64), tmp_path).fit(resume=True)
 
 
+@pytest.mark.slow
 def test_generator_learns_a_tiny_dataset(tmp_path):
     """On 32 copies of one image the generator collapses onto it: its samples end far closer than at init."""
     target = _images(1)

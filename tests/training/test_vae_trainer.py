@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from components import checkpoints
+from components.errors import CheckpointError
 from components.families import parse_config
 from components.models.tensors import to_tensor
 from components.training.vae_trainer import VAETrainer, load_vae
@@ -94,5 +95,5 @@ def test_checkpoint_embeds_config_and_logs_the_elbo_terms(tmp_path):
 
 def test_load_refuses_another_family(tmp_path):
     torch.save({"family": "dcgan", "config": {}}, tmp_path / "g.pt")
-    with pytest.raises(ValueError, match="not a VAE"):
+    with pytest.raises(CheckpointError, match="a 'dcgan' checkpoint, not a vae one"):
         load_vae(tmp_path / "g.pt")

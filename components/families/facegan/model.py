@@ -11,6 +11,7 @@ from pydantic import Field
 from torch import nn
 
 from components.config import Section
+from components.models.latent import LatentImageGenerator
 
 
 class FaceGANConfig(Section):
@@ -29,10 +30,8 @@ def _down(c_in: int, c_out: int) -> list[nn.Module]:
     return [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out), nn.LeakyReLU(0.2, True)]
 
 
-class FaceGenerator(nn.Module):
-    input_names = ("z",)
-    output_name = "images"
-    onnx_metadata: dict[str, str] = {}  # noqa: RUF012 (read-only: what the consumer reads from the graph)
+class FaceGenerator(LatentImageGenerator):
+    image_shape = (1, 64, 64)
 
     def __init__(self, cfg: FaceGANConfig):
         super().__init__()
@@ -47,16 +46,6 @@ class FaceGenerator(nn.Module):
             nn.ConvTranspose2d(f, 1, 4, 2, 1, bias=False),  # (B, 1, 64, 64)
             nn.Tanh(),
         )
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z[:, :, None, None])
-
-    def example_inputs(self, batch: int, seed: int = 0) -> tuple[torch.Tensor, ...]:
-        """Seeded sampling inputs: what export, parity checks and evaluation feed the generator."""
-        return (torch.randn(batch, self.latent_dim, generator=torch.Generator().manual_seed(seed)),)
-
-    def onnx_io(self) -> tuple[dict[str, tuple[int, ...]], dict[str, tuple[int, ...]]]:
-        return {"z": (-1, self.latent_dim)}, {"images": (-1, 1, 64, 64)}
 
 
 class FaceDiscriminator(nn.Module):

@@ -21,9 +21,7 @@ GRID_SAMPLES = 64
 
 
 def load_generator(checkpoint: str | Path, device: str | torch.device = "cpu") -> FaceGenerator:
-    state = checkpoints.load(checkpoint, device)
-    if state.get("family") != "facegan":
-        raise ValueError(f"{checkpoint} is a {state.get('family')!r} checkpoint, not a face GAN's")
+    state = checkpoints.load_family(checkpoint, "facegan", device)
     generator = FaceGenerator(FaceGANConfig.model_validate(state["config"]["model"])).to(device)
     generator.load_state_dict(state["generator"])
     return generator.eval()
