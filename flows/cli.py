@@ -548,33 +548,27 @@ def ui(port: int = typer.Option(5000, help="Port on 127.0.0.1."), root: Path | N
     )
 
 
-def _on_ctrl_c(signum, frame) -> None:
-    """Ctrl-C raises KeyboardInterrupt, as Python's default handler does, except inside a finaliser (`__del__`):
-    Python prints and drops an exception raised there, so the interrupt would be lost and the run would go on to
-    register a version. There it is re-delivered 0.2 s later, outside the finaliser."""
+def _redeliver_lost_ctrl_c(unraisable) -> None:
+    """sys.unraisablehook: Python prints and drops an exception it cannot raise — one from a finaliser (`__del__`)
+    or a weakref callback. A Ctrl-C that lands there would be lost and the run would go on to register a version;
+    it is sent again 0.2 s later, when it lands in ordinary code."""
     import os
     import signal
     import threading
 
-    caller = frame
-    while caller is not None:
-        if caller.f_code.co_name == "__del__":
-            threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT)).start()
-            return
-        caller = caller.f_back
-    raise KeyboardInterrupt
+    if isinstance(unraisable.exc_value, KeyboardInterrupt):
+        threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT)).start()
+    sys.__unraisablehook__(unraisable)
 
 
 def main() -> None:
     """Console entry point: user errors (components.errors.UserError) print one clear line and exit 2, no
     traceback; anything else is a bug and keeps its traceback."""
     import logging
-    import signal
 
     from components.errors import UserError
 
-    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-        signal.signal(signal.SIGINT, _on_ctrl_c)
+    sys.unraisablehook = _redeliver_lost_ctrl_c
 
     # MLflow announces the creation of a new embedded store's tables on stderr: noise, not news.
     logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)

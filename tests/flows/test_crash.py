@@ -91,7 +91,7 @@ def test_ctrl_c_mid_training_leaves_no_server_and_no_run_claiming_success(worksp
         stderr=subprocess.STDOUT,
         text=True,
     )
-    client = MlflowClient(f"sqlite:///{workspace}/mlflow/mlflow.db")
+    client = MlflowClient(f"sqlite:///{workspace}/mlflow/mlflow.db", f"sqlite:///{workspace}/mlflow/mlflow.db")
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:  # wait until training has started
         experiment = client.get_experiment_by_name("tiny") if (workspace / "mlflow" / "mlflow.db").exists() else None
@@ -104,4 +104,8 @@ def test_ctrl_c_mid_training_leaves_no_server_and_no_run_claiming_success(worksp
     time.sleep(1)
     assert not prefect_servers(), "a Prefect server outlived Ctrl-C"
     runs = client.search_runs([client.get_experiment_by_name("tiny").experiment_id], "")
-    assert runs and all(r.info.status == "KILLED" for r in runs), [(r.info.run_name, r.info.status) for r in runs]
+    # KILLED where the KeyboardInterrupt reaches the run's block as such; FAILED where a library on the way turned
+    # it into another exception (seen on a loaded machine). Never FINISHED, and nothing registered.
+    statuses = [(r.info.run_name, r.info.status) for r in runs]
+    assert runs and all(status in ("KILLED", "FAILED") for _, status in statuses), statuses
+    assert not client.search_registered_models()
