@@ -22,6 +22,12 @@ KILLS = ["after:data", "after:train", "after:evaluate", "after:export", "promote
 MARK = f"crash-test-{uuid.uuid4()}"  # in the environment of the commands this test starts, and of their children
 
 
+def ctrl_c_enabled() -> None:
+    """In the child: SIGINT back to its default. A test suite started in the background by a non-interactive shell
+    (`cmd &`, nohup) inherits SIGINT *ignored*, and Python keeps ignoring it: the Ctrl-C would never arrive."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def prefect_servers() -> set[int]:
     """Prefect API servers started by the commands of this test (they inherit MARK)."""
     found = set()
@@ -90,6 +96,7 @@ def test_ctrl_c_mid_training_leaves_no_server_and_no_run_claiming_success(worksp
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=ctrl_c_enabled,
     )
     client = MlflowClient(f"sqlite:///{workspace}/mlflow/mlflow.db", f"sqlite:///{workspace}/mlflow/mlflow.db")
     deadline = time.monotonic() + 180

@@ -11,6 +11,8 @@ import time
 
 import pytest
 
+from tests.flows.test_crash import ctrl_c_enabled
+
 PROGRAM = textwrap.dedent(
     """
     import sys, time
@@ -37,7 +39,11 @@ PROGRAM = textwrap.dedent(
 @pytest.mark.parametrize("hook, expected", [("python", "went on"), ("genforge", "interrupted")])
 def test_a_ctrl_c_inside_a_finaliser_is_not_lost(hook, expected):
     child = subprocess.Popen(
-        [sys.executable, "-c", PROGRAM, hook], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        [sys.executable, "-c", PROGRAM, hook],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=ctrl_c_enabled,
     )
     assert child.stdout.readline().strip() == "ready"
     time.sleep(0.3)
