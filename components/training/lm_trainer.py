@@ -8,8 +8,10 @@ block_size + 1 tokens drawn with a seeded generator: the same config and data gi
 from __future__ import annotations
 
 import math
-import time
+import tempfile
+from abc import abstractmethod
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -17,9 +19,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from components.config import GPTTrainConfig
-from components.errors import check_finite
-from components.progress import Progress
 from components.text.likelihood import EncodedText, nats_per_char
+from components.training.loop import Stats, Trainer
 
 
 def lr_at(step: int, t: GPTTrainConfig) -> float:
@@ -39,61 +40,121 @@ def optimizer(model: nn.Module, t: GPTTrainConfig) -> torch.optim.AdamW:
     )
 
 
+class LMTrainer(Trainer):
+    """nanoGPT's recipe on the shared loop: AdamW, warm-up + cosine, gradient clipping, one seeded random batch per
+    step; an "epoch" is the stretch between two weight snapshots (t.snapshots of them, the last after the final step).
+    A subclass says how a batch is drawn and scored (batch_loss)."""
+
+    family = "gpt"
+    smooth_logs = True  # the mean loss since the last log point
+
+    def __init__(
+        self,
+        model: nn.Module,
+        t: GPTTrainConfig,
+        seed: int,
+        config: dict,
+        checkpoint_dir: Path,
+        on_log: Callable[[dict], None] | None = None,
+        snapshot: Callable[[int], dict] | None = None,
+        prefix: str = "",
+        device: torch.device | str = "cpu",
+    ):
+        self.model, self.t, self.prefix, self.device = model.to(device), t, prefix, torch.device(device)
+        self.config, self.checkpoint_dir, self.log_every = config, Path(checkpoint_dir), t.log_every
+        self.on_log, self._snapshot = on_log or (lambda row: None), snapshot
+        self.progress_name = f"train ({prefix.rstrip('_')})" if prefix else "train"
+        self.rate_key = f"{prefix}tokens_per_s"
+        self.opt = optimizer(model, t)
+        self.gen = torch.Generator().manual_seed(seed)
+        self.epoch, self.step, self.history = 0, 0, []
+
+    @property
+    def last_checkpoint(self) -> Path:
+        """Beside the snapshots, not among them: the family writes its own last.pt when training ends."""
+        return self.checkpoint_dir / "resume" / f"{self.prefix}last.pt"
+
+    @abstractmethod
+    def batch_loss(self) -> torch.Tensor:
+        """Draw one batch with self.gen and return its mean loss."""
+
+    def epoch_ends(self) -> list[int]:
+        return sorted({max(1, round(self.t.max_steps * k / self.t.snapshots)) for k in range(1, self.t.snapshots + 1)})
+
+    def log_fields(self, epoch: int) -> dict:
+        return {}
+
+    def begin(self) -> None:
+        self.model.train()
+
+    def finish(self) -> None:
+        self.model.eval()
+
+    def train_step(self, index: int, total: int) -> tuple[Stats, Callable[[], Stats]]:
+        lr = lr_at(self.step, self.t)
+        for group in self.opt.param_groups:
+            group["lr"] = lr
+        loss = self.batch_loss()
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.t.grad_clip)
+        self.opt.step()
+        return {f"{self.prefix}loss": loss.item()}, lambda: {f"{self.prefix}lr": lr}
+
+    def state(self) -> dict:
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.opt.state_dict(),
+            "generator_rng": self.gen.get_state(),
+            "torch_rng": torch.get_rng_state(),
+        }
+
+    def restore(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.opt.load_state_dict(state["optimizer"])
+        self.gen.set_state(state["generator_rng"])
+        torch.set_rng_state(state["torch_rng"])
+
+    def snapshot(self) -> dict | None:
+        return None if self._snapshot is None else self._snapshot(self.step)
+
+
+class NextTokenTrainer(LMTrainer):
+    """A language model (tokens → logits) on random windows of block_size + 1 tokens of one token stream."""
+
+    def __init__(self, model: nn.Module, ids: np.ndarray, *args, **kwargs):
+        block = model.block_size
+        if len(ids) < block + 2:
+            raise ValueError(
+                f"the training text is {len(ids)} tokens long; block_size {block} needs at least {block + 2}"
+            )
+        super().__init__(model, *args, **kwargs)
+        self.data = torch.from_numpy(np.asarray(ids, dtype=np.int64))
+        self.offsets = torch.arange(block + 1)
+
+    def units_per_step(self) -> int:
+        return self.t.batch_size * self.model.block_size
+
+    def batch_loss(self) -> torch.Tensor:
+        ix = torch.randint(len(self.data) - len(self.offsets), (self.t.batch_size,), generator=self.gen)
+        chunk = self.data[ix[:, None] + self.offsets].to(self.device)  # (B, block + 1)
+        return F.cross_entropy(self.model(chunk[:, :-1]).flatten(0, 1), chunk[:, 1:].flatten())
+
+
 def fit_lm(
     model: nn.Module,
     ids: np.ndarray,
     t: GPTTrainConfig,
     seed: int,
     on_log: Callable[[dict], None] | None = None,
-    on_snapshot: Callable[[int, int], None] | None = None,
     prefix: str = "",
     device: torch.device | str = "cpu",
 ) -> list[dict]:
-    """Train `model` (tokens → logits) for t.max_steps steps on windows of `ids`; returns the logged rows
-    ({step, <prefix>loss, <prefix>lr, <prefix>tokens_per_s}). on_snapshot(k, step) is called after steps
-    max_steps·k/snapshots for k = 1 … snapshots (the last one after the final step)."""
-    block = model.block_size
-    if len(ids) < block + 2:
-        raise ValueError(f"the training text is {len(ids)} tokens long; block_size {block} needs at least {block + 2}")
-    model.to(device).train()
-    opt = optimizer(model, t)
-    gen = torch.Generator().manual_seed(seed)
-    data = torch.from_numpy(np.asarray(ids, dtype=np.int64))
-    offsets = torch.arange(block + 1)
-    marks = {max(1, round(t.max_steps * k / t.snapshots)): k for k in range(1, t.snapshots + 1)}
-    history, started, window_loss, window_n = [], time.perf_counter(), 0.0, 0
-    progress = Progress(f"train ({prefix.rstrip('_')})" if prefix else "train", t.max_steps)
-    for step in range(t.max_steps):
-        for group in opt.param_groups:
-            group["lr"] = lr_at(step, t)
-        ix = torch.randint(len(data) - block - 1, (t.batch_size,), generator=gen)
-        chunk = data[ix[:, None] + offsets].to(device)  # (B, block + 1)
-        loss = F.cross_entropy(model(chunk[:, :-1]).flatten(0, 1), chunk[:, 1:].flatten())
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), t.grad_clip)
-        opt.step()
-        step_loss = loss.item()
-        check_finite(step + 1, **{f"{prefix}loss": step_loss})  # NaN/inf: stop before anything is saved
-        window_loss, window_n = window_loss + step_loss, window_n + 1
-        done = step + 1
-        progress.update(1, loss=step_loss)
-        if done % t.log_every == 0 or done == t.max_steps:
-            elapsed = time.perf_counter() - started
-            row = {
-                "step": done,
-                f"{prefix}loss": window_loss / window_n,
-                f"{prefix}lr": lr_at(step, t),
-                f"{prefix}tokens_per_s": done * t.batch_size * block / max(elapsed, 1e-9),
-            }
-            window_loss, window_n = 0.0, 0
-            history.append(row)
-            if on_log:
-                on_log(row)
-        if on_snapshot and done in marks:
-            on_snapshot(marks[done], done)
-    model.eval()
-    return history
+    """Train `model` for t.max_steps steps on windows of `ids` with no checkpoints kept (tests, benchmarks); returns
+    the logged rows ({step, <prefix>loss, <prefix>lr, <prefix>tokens_per_s})."""
+    with tempfile.TemporaryDirectory() as tmp:
+        trainer = NextTokenTrainer(model, ids, t, seed, {}, Path(tmp), on_log, prefix=prefix, device=device)
+        return trainer.fit().history
 
 
 def torch_logits_fn(model: nn.Module) -> Callable[[np.ndarray], np.ndarray]:

@@ -68,6 +68,7 @@ def test_onnx_loss_per_character_matches_torch(trained):
     assert onnx_nats_per_char(fp32, held) == pytest.approx(expected, abs=1e-4)
 
 
+@pytest.mark.slow  # make test-fast keeps the refusal test; these two run in make test
 def test_an_int8_graph_within_the_margin_is_kept(trained):
     model, tokenizer, data, cfg, folder = trained
     fp32 = export_lm(model, folder / "kept" / "model.onnx")
@@ -95,6 +96,7 @@ def test_an_int8_graph_that_loses_too_much_is_not_registered(trained):
     assert metrics["int8_loss_increase"] > cfg.export.int8_max_loss_increase
 
 
+@pytest.mark.slow  # make test-fast keeps the refusal test; these two run in make test
 def test_int8_can_be_switched_off(trained):
     model, tokenizer, data, cfg, folder = trained
     off = cfg.model_copy(update={"export": cfg.export.model_copy(update={"int8": False})})

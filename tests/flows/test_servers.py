@@ -44,7 +44,12 @@ def one_line_error(result, *fragments):
 
 
 @pytest.mark.parametrize(
-    "command", [("models",), ("pull", "m@champion", "-o", "OUT"), ("run", "configs/dcgan-fashion.yaml")]
+    "command",
+    [
+        ("models",),
+        pytest.param(("pull", "m@champion", "-o", "OUT"), marks=pytest.mark.slow),  # the same check, other commands
+        pytest.param(("run", "configs/dcgan-fashion.yaml"), marks=pytest.mark.slow),
+    ],
 )
 def test_an_unreachable_mlflow_server_fails_in_seconds(workspace, tmp_path, command):
     url = f"http://127.0.0.1:{closed_port()}"

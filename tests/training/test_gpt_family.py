@@ -14,7 +14,7 @@ from components.families.base import EvalJob, TrainJob
 from components.families.gpt import steps as gpt
 from components.models.gpt import GPT, GPTClassifier, GPTConfig
 from components.serving_text import classify
-from components.training.lm_trainer import fit_lm
+from components.training.lm_trainer import NextTokenTrainer, fit_lm
 
 
 @pytest.fixture(autouse=True)
@@ -25,16 +25,58 @@ def one_thread():
     torch.set_num_threads(before)
 
 
-def test_lm_trainer_overfits_a_tiny_text():
-    ids = np.array([i % 11 for i in range(300)], dtype=np.int64)  # a period-11 pattern
-    cfg = parse_config({"family": "gpt", "train": {"max_steps": 150, "batch_size": 8, "warmup_steps": 10,
-                                                   "lr": 3e-3, "log_every": 50}})  # fmt: skip
+def _tiny_lm(max_steps: int = 150, log_every: int = 50):
+    cfg = parse_config({"family": "gpt", "train": {"max_steps": max_steps, "batch_size": 8, "warmup_steps": 10,
+                                                   "lr": 3e-3, "log_every": log_every}})  # fmt: skip
     torch.manual_seed(0)
-    model = GPT(GPTConfig(vocab_size=16, block_size=16, n_layer=1, n_head=2, n_embd=32))
-    snapshots = []
-    history = fit_lm(model, ids, cfg.train, seed=0, on_snapshot=lambda k, step: snapshots.append((k, step)))
+    return cfg, GPT(GPTConfig(vocab_size=16, block_size=16, n_layer=1, n_head=2, n_embd=32))
+
+
+PERIOD_11 = np.array([i % 11 for i in range(300)], dtype=np.int64)
+
+
+def test_lm_trainer_overfits_a_tiny_text(tmp_path):
+    cfg, model = _tiny_lm()
+    steps = []
+    trainer = NextTokenTrainer(model, PERIOD_11, cfg.train, 0, {}, tmp_path, snapshot=lambda step: steps.append(step)
+                               or {"model": model.state_dict()})  # fmt: skip
+    history = trainer.fit().history
     assert history[0]["loss"] > 1.0 and history[-1]["loss"] < 0.1
-    assert snapshots == [(1, 75), (2, 150)]
+    assert steps == [75, 150]  # two snapshots (the default), the last after the final step
+    assert sorted(p.name for p in tmp_path.glob("*.pt")) == ["epoch_001.pt", "epoch_002.pt"]
+    assert set(history[0]) == {"step", "loss", "lr", "tokens_per_s"}
+    again = fit_lm(_tiny_lm()[1], PERIOD_11, cfg.train, seed=0)  # the same loop, no files kept
+    assert [row["loss"] for row in again] == [row["loss"] for row in history]
+
+
+def test_lm_resumed_run_matches_an_uninterrupted_one(tmp_path):
+    """Killed after its first snapshot, the LM run resumes from it and ends with the same weights and losses."""
+
+    class Crash(Exception):
+        pass
+
+    def crash_at(step):
+        def on_log(row):
+            if row["step"] == step:
+                raise Crash
+
+        return on_log
+
+    cfg, model = _tiny_lm(max_steps=40, log_every=10)
+    straight = NextTokenTrainer(model, PERIOD_11, cfg.train, 0, {"seed": 0}, tmp_path / "straight").fit()
+    straight_weights = {k: v.clone() for k, v in model.state_dict().items()}
+
+    _, crashed = _tiny_lm(max_steps=40, log_every=10)
+    with pytest.raises(Crash):
+        NextTokenTrainer(crashed, PERIOD_11, cfg.train, 0, {"seed": 0}, tmp_path / "resumed", crash_at(30)).fit()
+    _, fresh = _tiny_lm(max_steps=40, log_every=10)
+    torch.manual_seed(123)  # a resumed process starts with another global RNG state: the checkpoint restores it
+    resumed = NextTokenTrainer(fresh, PERIOD_11, cfg.train, 0, {"seed": 0}, tmp_path / "resumed").fit(resume=True)
+
+    assert resumed.steps == straight.steps == 40
+    assert [r["loss"] for r in resumed.history] == [r["loss"] for r in straight.history]
+    for name, value in fresh.state_dict().items():
+        assert torch.equal(value, straight_weights[name]), name
 
 
 POSITIVE = ["质量很好", "非常满意", "很好用", "推荐购买"]

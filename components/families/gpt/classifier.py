@@ -8,60 +8,46 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import torch
+from torch.nn import functional as F
 
 from components import checkpoints
-from components.errors import check_finite
 from components.evaluation.result import Evaluation
+from components.families.base import TrainJob
 from components.families.gpt.config import GPTPipelineConfig
 from components.models.gpt import GPTClassifier, GPTConfig
-from components.progress import Progress
 from components.serving_text import encode_labelled
 from components.text.tokenizer import BPETokenizer
+from components.training.lm_trainer import LMTrainer
 from components.training.result import TrainResult
 
 
-def fit_classifier_head(
-    model: GPTClassifier, tokens: np.ndarray, lengths: np.ndarray, labels: np.ndarray, cfg: GPTPipelineConfig,
-    on_log: Callable | None = None, prefix: str = "",
-) -> list[dict]:  # fmt: skip
-    """Fine-tune trunk + head with cross-entropy on seeded random batches (the LM recipe's optimiser and schedule)."""
-    from torch.nn import functional as F
+class ClassifierTrainer(LMTrainer):
+    """Fine-tune trunk + head with cross-entropy on seeded random batches of labelled texts (the LM recipe's
+    optimiser and schedule, on the shared loop); one weight snapshot, the final weights."""
 
-    from components.training.lm_trainer import lr_at, optimizer
+    rate_key = "examples_per_s"
 
-    t = cfg.train
-    opt = optimizer(model, t)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    x, n, y = torch.from_numpy(tokens), torch.from_numpy(lengths), torch.from_numpy(labels)
-    history, window = [], []
-    progress = Progress(f"train ({prefix.rstrip('_')})" if prefix else "train", t.max_steps)
-    model.train()
-    for step in range(t.max_steps):
-        for group in opt.param_groups:
-            group["lr"] = lr_at(step, t)
-        ix = torch.randint(len(x), (t.batch_size,), generator=gen)
-        width = int(n[ix].max())
-        loss = F.cross_entropy(model(x[ix, :width], n[ix]), y[ix])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), t.grad_clip)
-        opt.step()
-        window.append(loss.item())
-        check_finite(step + 1, **{f"{prefix}loss": window[-1]})  # NaN/inf: stop before anything is saved
-        progress.update(1, loss=window[-1])
-        if (step + 1) % t.log_every == 0 or step + 1 == t.max_steps:
-            row = {"step": step + 1, f"{prefix}loss": float(np.mean(window))}
-            history.append(row)
-            window = []
-            if on_log:
-                on_log(row)
-    return history
+    def __init__(self, model: GPTClassifier, tokens: np.ndarray, lengths: np.ndarray, labels: np.ndarray, *args,
+                 **kwargs):  # fmt: skip
+        super().__init__(model, *args, **kwargs)
+        self.rate_key = f"{self.prefix}examples_per_s"
+        self.x, self.n, self.y = torch.from_numpy(tokens), torch.from_numpy(lengths), torch.from_numpy(labels)
+
+    def epoch_ends(self) -> list[int]:
+        return [self.t.max_steps]
+
+    def units_per_step(self) -> int:
+        return self.t.batch_size
+
+    def batch_loss(self) -> torch.Tensor:
+        ix = torch.randint(len(self.x), (self.t.batch_size,), generator=self.gen)
+        width = int(self.n[ix].max())
+        return F.cross_entropy(self.model(self.x[ix, :width], self.n[ix]), self.y[ix])
 
 
 def classifier_from_state(
@@ -72,11 +58,12 @@ def classifier_from_state(
     return model.eval()
 
 
-def train_classifier(cfg, dataset_dir, checkpoint_dir, sources, base, tokenizer_json, gpt_config, on_log, started):
+def train_classifier(cfg: GPTPipelineConfig, job: TrainJob, base: dict | None, tokenizer_json: str,
+                     gpt_config: GPTConfig, started: float) -> TrainResult:  # fmt: skip
     from components.data.text_dataset import load_records
 
-    records = load_records(dataset_dir, "train")
-    classes = json.loads((Path(dataset_dir) / "meta.json").read_text()).get("classes") or sorted(
+    records = load_records(job.dataset_dir, "train")
+    classes = json.loads((Path(job.dataset_dir) / "meta.json").read_text()).get("classes") or sorted(
         {str(r["label"]) for r in records}
     )
     tokenizer = BPETokenizer.from_str(tokenizer_json)
@@ -90,7 +77,6 @@ def train_classifier(cfg, dataset_dir, checkpoint_dir, sources, base, tokenizer_
     model = build()
     if base is not None:
         model.gpt.load_state_dict(base["model"])
-    history = fit_classifier_head(model, tokens, lengths, labels, cfg, on_log)
     common = {
         "family": "gpt",
         "kind": "classifier",
@@ -104,21 +90,25 @@ def train_classifier(cfg, dataset_dir, checkpoint_dir, sources, base, tokenizer_
         "steps": cfg.train.max_steps,
         "params": sum(p.numel() for p in model.parameters()),
     }
-    # One weight snapshot: the final weights (what a later fine-tune of this classifier would pull).
-    checkpoints.save(checkpoint_dir / "epoch_001.pt", {**common, "classifier": model.state_dict()})
-    state = {**common, "classifier": model.state_dict(), "history": history}
+
+    def snapshot(step: int) -> dict:  # what a later fine-tune of this classifier would pull
+        return {**common, "classifier": model.state_dict()}
+
+    data = (tokens, lengths, labels, cfg.train, cfg.seed, common["config"], job.checkpoint_dir, job.on_log)
+    run = ClassifierTrainer(model, *data, snapshot).fit(job.resume)
+    state = {**common, "classifier": model.state_dict(), "history": run.history}
     if base is not None:
+        sources = job.sources
         state["sources"] = {"model": sources.model, "version": sources.version, "run_id": sources.run_id}
         if cfg.train.compare_scratch:
             scratch = build()
-            fit_classifier_head(scratch, tokens, lengths, labels, cfg, on_log, prefix="scratch_")
+            ClassifierTrainer(scratch, *data, prefix="scratch_").fit(job.resume)
             state["scratch_classifier"] = scratch.state_dict()
-    path = checkpoint_dir / "last.pt"
+    path = job.checkpoint_dir / "last.pt"
     checkpoints.save(path, state)
-    return TrainResult(path, 1, cfg.train.max_steps, time.perf_counter() - started, history)
+    return TrainResult(path, run.epochs_done, run.steps, time.perf_counter() - started, run.history)
 
 
-@torch.no_grad()
 def predict_classes(model: GPTClassifier, tokens: np.ndarray, lengths: np.ndarray, batch: int = 256) -> np.ndarray:
     model.eval()
     out = []

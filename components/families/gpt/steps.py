@@ -43,7 +43,7 @@ from components.refs import SourcesRef
 from components.serving_text import sample_ids
 from components.text.likelihood import EncodedText, nats_per_char, perplexity
 from components.text.tokenizer import BPETokenizer
-from components.training.lm_trainer import fit_lm, held_out_nats_per_char, torch_logits_fn
+from components.training.lm_trainer import NextTokenTrainer, held_out_nats_per_char, torch_logits_fn
 from components.training.result import TrainResult
 
 TOKENIZER_FILE = "tokenizer.json"
@@ -106,20 +106,20 @@ def _start(cfg: GPTPipelineConfig, documents: list[str], sources: SourcesRef | N
 
 
 def train(cfg: GPTPipelineConfig, job: TrainJob) -> TrainResult:
-    """Runs are minutes long: `resume` restarts them (snapshots are for the registry, not for resuming)."""
+    """On the shared loop: `resume` continues from the last snapshot of each model this run trains."""
     dataset_dir, checkpoint_dir, sources = job.dataset_dir, job.checkpoint_dir, job.sources
     on_log = job.on_log
     started = time.perf_counter()
     torch.set_num_threads(cfg.train.num_threads)
     torch.manual_seed(cfg.seed)
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
-    for old in checkpoint_dir.glob("*.pt"):
-        old.unlink()
+    if not job.resume:
+        for old in [*checkpoint_dir.glob("*.pt"), *checkpoint_dir.glob("resume/*.pt")]:
+            old.unlink()
     documents = load_documents(dataset_dir, "train")
     base, tokenizer, tokenizer_json, gpt_config = _start(cfg, documents, sources)
     if cfg.task == "classify":
-        return train_classifier(cfg, dataset_dir, checkpoint_dir, sources, base, tokenizer_json, gpt_config, on_log,
-                                 started)  # fmt: skip
+        return train_classifier(cfg, job, base, tokenizer_json, gpt_config, started)
     device = pick_device(cfg.train.device)
     ids = np.asarray(tokenizer.encode_documents(documents), dtype=np.int64)
     model = GPT(gpt_config)
@@ -135,11 +135,12 @@ def train(cfg: GPTPipelineConfig, job: TrainJob) -> TrainResult:
         "train_chars": sum(map(len, documents)),
     }
 
-    def snapshot(k: int, step: int) -> None:
-        state = {**common, "model": {n: p.detach().cpu().clone() for n, p in model.state_dict().items()}, "step": step}
-        checkpoints.save(checkpoint_dir / f"epoch_{k:03d}.pt", state)
+    def snapshot(step: int) -> dict:
+        return {**common, "model": {n: p.detach().cpu().clone() for n, p in model.state_dict().items()}, "step": step}
 
-    history = fit_lm(model, ids, cfg.train, cfg.seed, on_log, snapshot, device=device)
+    run = NextTokenTrainer(model, ids, cfg.train, cfg.seed, common["config"], checkpoint_dir, on_log, snapshot,
+                           device=device).fit(job.resume)  # fmt: skip
+    history = run.history
     state = {**common, "model": model.cpu().state_dict(), "history": history, "steps": cfg.train.max_steps}
     state["tokens_seen"] = cfg.train.max_steps * cfg.train.batch_size * gpt_config.block_size
     state["params"] = model.num_params()
@@ -150,11 +151,12 @@ def train(cfg: GPTPipelineConfig, job: TrainJob) -> TrainResult:
         if cfg.train.compare_scratch:
             torch.manual_seed(cfg.seed)
             scratch = GPT(gpt_config)
-            fit_lm(scratch, ids, cfg.train, cfg.seed, on_log, prefix="scratch_", device=device)
+            NextTokenTrainer(scratch, ids, cfg.train, cfg.seed, common["config"], checkpoint_dir, on_log,
+                             prefix="scratch_", device=device).fit(job.resume)  # fmt: skip
             state["scratch"] = scratch.cpu().state_dict()
     path = checkpoint_dir / "last.pt"
     checkpoints.save(path, state)
-    return TrainResult(path, 1, cfg.train.max_steps, time.perf_counter() - started, history)
+    return TrainResult(path, run.epochs_done, run.steps, time.perf_counter() - started, history)
 
 
 # ---- load / export -----------------------------------------------------------------------------------------------
