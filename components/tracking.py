@@ -50,10 +50,16 @@ def check_server(uri: str, timeout: float = 5.0) -> None:
             f"the MLflow server at {uri} refused the credentials (HTTP {probe.status_code}): set "
             "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD"
         )
-    if health.status_code != 200 or probe.status_code >= 500:
+    if health.status_code != 200:
         raise ServerUnreachable(
-            f"the MLflow server at {uri} is not healthy (HTTP {health.status_code} / {probe.status_code}): check it "
-            "or fix MLFLOW_TRACKING_URI"
+            f"the MLflow server at {uri} is not healthy (HTTP {health.status_code} from /health): check it or fix "
+            "MLFLOW_TRACKING_URI"
+        )
+    if probe.status_code >= 500:
+        raise ServerUnreachable(
+            f"the MLflow server at {uri} answers but its API fails (HTTP {probe.status_code}): its database or "
+            "artifact store is likely down — see the server's log (team stack: genforge stack status); "
+            "MLFLOW_TRACKING_URI names this server"
         )
 
 

@@ -58,9 +58,27 @@ def _one_line(message: str) -> str:
     return folded
 
 
+class _LineTrackingStream:
+    """sys.stderr, remembering whether its last write ended a line. Prefect's log shipper reports a failed upload
+    to a server without a final newline; the one `error:` line must still start a line of its own."""
+
+    def __init__(self, stream):
+        self._stream, self.at_line_start = stream, True
+
+    def write(self, text: str) -> int:
+        if text:
+            self.at_line_start = text.endswith("\n")
+        return self._stream.write(text)
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
 def _print_error(message: object) -> None:
     from rich.markup import escape
 
+    if not getattr(sys.stderr, "at_line_start", True):
+        sys.stderr.write("\n")
     err.print(f"[bold red]error:[/] {escape(_one_line(str(message)))}", highlight=False)
 
 
@@ -569,6 +587,8 @@ def main() -> None:
     from components.errors import UserError
 
     sys.unraisablehook = _redeliver_lost_ctrl_c
+    if not isinstance(sys.stderr, _LineTrackingStream):
+        sys.stderr = _LineTrackingStream(sys.stderr)
 
     # MLflow announces the creation of a new embedded store's tables on stderr: noise, not news.
     logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)

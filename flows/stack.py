@@ -911,6 +911,18 @@ def down(root: Path | None = None, timeout: float = 15.0) -> list[tuple[str, str
         return _down(paths, timeout)
 
 
+def stop_own_postgres(paths: Paths, record: dict, timeout: float = 15.0) -> str:
+    """Stop the stack's own cluster the way PostgreSQL wants it (`pg_ctl stop -m fast`: open sessions are ended,
+    the data is flushed); "stopped" or "not running"."""
+    if not _postmaster(paths):
+        return "not running"
+    pg_ctl = [str(Path(record["bindir"]) / "pg_ctl"), "-D", str(paths.pg), "-m", "fast", "-w"]
+    stop = subprocess.run(_as_pg([*pg_ctl, "-t", str(int(timeout)), "stop"]), capture_output=True, text=True)
+    if stop.returncode != 0 and _postmaster(paths):
+        raise StackError(f"pg_ctl stop failed for {paths.pg}: {_one(stop.stderr)}; see {paths.log('postgres')}")
+    return "stopped"
+
+
 def _down(paths: Paths, timeout: float) -> list[tuple[str, str]]:
     record = _read_json(paths.pids)
     done = []
@@ -929,15 +941,7 @@ def _down(paths: Paths, timeout: float) -> list[tuple[str, str]]:
     elif not pg.get("own"):
         done.append(("postgres", f"given by URL ({pg['url']}): left running"))
     else:
-        running = _postmaster(paths)
-        if not running:
-            done.append(("postgres", "not running"))
-        else:
-            pg_ctl = [str(Path(pg["bindir"]) / "pg_ctl"), "-D", str(paths.pg), "-m", "fast", "-w"]
-            stop = subprocess.run(_as_pg([*pg_ctl, "-t", str(int(timeout)), "stop"]), capture_output=True, text=True)
-            if stop.returncode != 0 and _postmaster(paths):
-                raise StackError(f"pg_ctl stop failed for {paths.pg}: {_one(stop.stderr)}; see {paths.log('postgres')}")
-            done.append(("postgres", "stopped"))
+        done.append(("postgres", stop_own_postgres(paths, pg, timeout)))
     if not record.get("postgres", {}).get("own") or not _postmaster(paths):
         record.pop("postgres", None)
     if record:

@@ -28,8 +28,10 @@ def genforge_run(config, ws, env, pause_at=None):
 
 
 @pytest.mark.slow
-# PostgreSQL stopped mid-run is not covered yet (issue 10): stop_process leaves the cluster running.
-@pytest.mark.parametrize("service, variable", [("mlflow", "MLFLOW_TRACKING_URI"), ("prefect", "PREFECT_API_URL")])
+@pytest.mark.parametrize(
+    "service, variable",
+    [("mlflow", "MLFLOW_TRACKING_URI"), ("prefect", "PREFECT_API_URL"), ("postgres", "MLFLOW_TRACKING_URI")],
+)
 def test_a_server_restarted_mid_run_fails_clearly_and_the_rerun_finishes_from_cache(
     digits_source, tmp_path, service, variable
 ):
@@ -57,7 +59,10 @@ def test_a_server_restarted_mid_run_fails_clearly_and_the_rerun_finishes_from_ca
                     if train.info.status == "FINISHED":
                         break
                 time.sleep(1)
-            stack.stop_process(record, timeout=10, second_term_after=2 if service == "prefect" else None)
+            if service == "postgres":  # both servers lose their database; the run's next call is to MLflow
+                assert stack.stop_own_postgres(stack.Paths(stack.state_dir(root)), record, timeout=10) == "stopped"
+            else:
+                stack.stop_process(record, timeout=10, second_term_after=2 if service == "prefect" else None)
             out, err = run.communicate(timeout=300)
             lines = [line for line in err.splitlines() if line.startswith("error:")]
             assert run.returncode == 2, err[-3000:]
