@@ -6,6 +6,7 @@ starts the same server the same way, as a child that the kernel stops when the c
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import ctypes
 import os
@@ -24,10 +25,25 @@ from components.errors import ServerUnreachable
 PR_SET_PDEATHSIG = 1
 
 
+def auth_headers() -> dict[str, str]:
+    """What Prefect's client sends: Basic auth from PREFECT_API_AUTH_STRING (a server with
+    PREFECT_SERVER_API_AUTH_STRING, like the team stack's), or a Cloud key from PREFECT_API_KEY."""
+    if os.environ.get("PREFECT_API_AUTH_STRING"):
+        token = base64.b64encode(os.environ["PREFECT_API_AUTH_STRING"].encode()).decode()
+        return {"Authorization": f"Basic {token}"}
+    if os.environ.get("PREFECT_API_KEY"):
+        return {"Authorization": f"Bearer {os.environ['PREFECT_API_KEY']}"}
+    return {}
+
+
 def check_api(url: str, timeout: float = 5.0) -> None:
-    """Fail in seconds, not minutes of retries, when the configured Prefect server does not answer."""
+    """Fail in seconds, not minutes of retries, when the configured Prefect server does not answer or refuses our
+    credentials (its /health answers anyone: an authenticated call is tried too)."""
+    base = url.rstrip("/")
     try:
-        response = httpx.get(url.rstrip("/") + "/health", timeout=timeout)
+        response = httpx.get(base + "/health", timeout=timeout)
+        if response.status_code == 200:
+            response = httpx.get(base + "/admin/version", headers=auth_headers(), timeout=timeout)
     except httpx.HTTPError as exc:
         raise ServerUnreachable(
             f"the Prefect server at {url} does not answer ({type(exc).__name__}): start it, or fix or unset "
@@ -35,11 +51,11 @@ def check_api(url: str, timeout: float = 5.0) -> None:
         ) from None
     if response.status_code in (401, 403):
         raise ServerUnreachable(
-            f"the Prefect server at {url} refused the credentials (HTTP {response.status_code}): set PREFECT_API_KEY "
-            "or PREFECT_API_AUTH_STRING"
+            f"the Prefect server at {url} refused the credentials (HTTP {response.status_code}): set "
+            "PREFECT_API_AUTH_STRING (team stack: source .genforge/stack/stack.env) or PREFECT_API_KEY"
         )
     if response.status_code != 200:
-        raise ServerUnreachable(f"the Prefect server at {url} answered HTTP {response.status_code} to /health")
+        raise ServerUnreachable(f"the Prefect server at {url} answered HTTP {response.status_code}")
 
 
 @contextlib.contextmanager

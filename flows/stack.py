@@ -710,6 +710,7 @@ def env_vars(record: dict, password: str) -> dict[str, str]:
         "MLFLOW_TRACKING_USERNAME": ADMIN,
         "MLFLOW_TRACKING_PASSWORD": password,
         "PREFECT_API_URL": prefect_url(record["prefect"]["port"]),
+        "PREFECT_API_AUTH_STRING": f"{ADMIN}:{password}",
     }
 
 
@@ -803,6 +804,7 @@ def _up(options: StackOptions, say) -> UpResult:
                 "PREFECT_HOME": str(paths.prefect_home),
                 "PREFECT_API_DATABASE_CONNECTION_URL": target.url("asyncpg", "prefect"),
                 "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                "PREFECT_SERVER_API_AUTH_STRING": f"{ADMIN}:{password}",  # basic auth; /health stays open
             }
         )
         spawned["prefect"] = _spawn(argv, env, paths.log("prefect"), paths.state)
@@ -986,14 +988,17 @@ def up_command(
         if name == "postgres" and postgres_url:
             state = "given by --postgres-url (not managed)"
         out.print(f"{name:9s} {state}")
-    shown = dict(result.env)
+    # The password is never printed: the variables that hold it read it where it comes from.
     if result.password_origin == "$GENFORGE_ADMIN_PASSWORD":
-        shown["MLFLOW_TRACKING_PASSWORD"] = '"$GENFORGE_ADMIN_PASSWORD"'
+        password = "$GENFORGE_ADMIN_PASSWORD"
     else:
-        shown["MLFLOW_TRACKING_PASSWORD"] = f'"$(cat {shlex.quote(result.password_origin)})"'
+        password = f"$(cat {shlex.quote(result.password_origin)})"
+    shown = {key: shlex.quote(value) for key, value in result.env.items()}
+    shown["MLFLOW_TRACKING_PASSWORD"] = f'"{password}"'
+    shown["PREFECT_API_AUTH_STRING"] = f'"{ADMIN}:{password}"'
     out.print(f"stack up in {result.seconds:.1f} s. Point GenForge at it (or: source {_rel(result.env_file)}):")
     for key, value in shown.items():
-        out.print(f"export {key}={value if key == 'MLFLOW_TRACKING_PASSWORD' else shlex.quote(value)}")
+        out.print(f"export {key}={value}")
     out.print("stop it with: genforge stack down" + (f" --root {shlex.quote(str(root))}" if root else ""))
 
 

@@ -5,10 +5,11 @@ Use it in an end-to-end test:
 
     def test_pipeline_on_the_team_stack(team_stack, monkeypatch):
         for key, value in team_stack.items():   # MLFLOW_TRACKING_URI, MLFLOW_TRACKING_USERNAME,
-            monkeypatch.setenv(key, value)      # MLFLOW_TRACKING_PASSWORD, PREFECT_API_URL
+            monkeypatch.setenv(key, value)      # MLFLOW_TRACKING_PASSWORD, PREFECT_API_URL,
+                                                # PREFECT_API_AUTH_STRING
         ...                                     # or: subprocess.run(..., env=team_stack.environ())
 
-It yields a `TeamStack`: a dict of exactly those four variables (the admin's credentials), plus attributes `root`
+It yields a `TeamStack`: a dict of exactly those five variables (the admin's credentials), plus attributes `root`
 (the temporary workspace whose `.genforge/stack` holds the state), `state`, `logs` (the servers' log folder: read it
 when a test fails) and `postgres_url` (the `genforge` role on the stack's own cluster, for tests that look into the
 databases). The servers run on free ports in 20000–32000 (never 5000, 4200 or 54329, so a developer's own stack is

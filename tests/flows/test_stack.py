@@ -179,7 +179,13 @@ def test_stack_up_status_down(tmp_path):
             assert requests.get(url + SEARCH, timeout=10).status_code == 401
             assert requests.get(url + SEARCH, auth=("admin", PASSWORD), timeout=10).status_code == 200
             assert requests.get(url + SEARCH, auth=("admin", "wrong-password!"), timeout=10).status_code == 401
-            assert requests.get(f"http://127.0.0.1:{prefect}/api/health", timeout=10).status_code == 200
+            # Prefect: /health answers anyone; its API wants the admin's auth string, as Prefect's client sends it.
+            api = f"http://127.0.0.1:{prefect}/api"
+            assert requests.get(f"{api}/health", timeout=10).status_code == 200
+            assert requests.get(f"{api}/admin/version", timeout=10).status_code == 401
+            assert requests.get(f"{api}/admin/version", auth=("admin", PASSWORD), timeout=10).status_code == 200
+            wrong = requests.get(f"{api}/admin/version", auth=("admin", "wrong-password!"), timeout=10)
+            assert wrong.status_code == 401
 
             # stack.env: private, and `source`-able.
             env_file = state / "stack.env"
@@ -192,6 +198,7 @@ def test_stack_up_status_down(tmp_path):
                 "MLFLOW_TRACKING_USERNAME=admin",
                 f"MLFLOW_TRACKING_PASSWORD={PASSWORD}",
                 f"PREFECT_API_URL=http://127.0.0.1:{prefect}/api",
+                f"PREFECT_API_AUTH_STRING=admin:{PASSWORD}",
             ):
                 assert line in sourced.splitlines()
 
@@ -253,7 +260,7 @@ def test_stack_up_status_down(tmp_path):
 
 @pytest.mark.slow
 def test_team_stack_fixture_serves_mlflow_and_prefect(team_stack):
-    """What an end-to-end test gets: the four variables, and servers that take runs, artifacts and flow runs."""
+    """What an end-to-end test gets: the five variables, and servers that take runs, artifacts and flow runs."""
     import mlflow
 
     assert set(team_stack) == {
@@ -261,6 +268,7 @@ def test_team_stack_fixture_serves_mlflow_and_prefect(team_stack):
         "MLFLOW_TRACKING_USERNAME",
         "MLFLOW_TRACKING_PASSWORD",
         "PREFECT_API_URL",
+        "PREFECT_API_AUTH_STRING",
     }
     code = (
         "import mlflow, tempfile, pathlib\n"

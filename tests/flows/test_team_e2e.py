@@ -1,6 +1,6 @@
 """End to end on the team stack: a tiny pipeline runs through a Prefect deployment and a worker against the
 PostgreSQL-backed Prefect and MLflow servers (basic-auth on); the champion is pulled through the authenticated server
-with its lineage tags and sha256; a wrong password is one line and exit 2."""
+with its lineage tags and sha256; a wrong password (MLflow's or Prefect's) is one line and exit 2."""
 
 import json
 import os
@@ -58,7 +58,9 @@ def test_a_deployment_trains_on_the_team_stack_and_the_champion_pulls_through_au
             worker.send_signal(signal.SIGTERM)
             time.sleep(1)
             worker.send_signal(signal.SIGTERM)
-    state = requests.get(f"{env['PREFECT_API_URL']}/flow_runs/{flow_run_id}", timeout=10).json()["state"]["type"]
+    user, password = env["PREFECT_API_AUTH_STRING"].split(":", 1)  # the stack's Prefect server wants basic auth
+    flow_run = requests.get(f"{env['PREFECT_API_URL']}/flow_runs/{flow_run_id}", auth=(user, password), timeout=10)
+    state = flow_run.json()["state"]["type"]
     assert state == "COMPLETED", log[-4000:]
 
     # The champion, pulled through the authenticated server by the consumer command: sha256 and lineage.
@@ -76,6 +78,10 @@ def test_a_deployment_trains_on_the_team_stack_and_the_champion_pulls_through_au
     wrong = genforge("models", "--root", str(ws), env={**team_stack, "MLFLOW_TRACKING_PASSWORD": "wrong-password"})
     lines = [line for line in wrong.stderr.splitlines() if line.strip()]
     assert wrong.returncode == 2 and len(lines) == 1 and "MLFLOW_TRACKING_USERNAME" in lines[0]
+    wrong = genforge("run", "configs/dcgan-fashion.yaml", "--root", str(ws),
+                     env={**team_stack, "PREFECT_API_AUTH_STRING": "admin:wrong-password"})  # fmt: skip
+    lines = [line for line in wrong.stderr.splitlines() if line.strip()]
+    assert wrong.returncode == 2 and len(lines) == 1 and "PREFECT_API_AUTH_STRING" in lines[0], wrong.stderr
     listing = genforge("models", "--root", str(ws), env=team_stack)
     assert listing.returncode == 0 and MODEL in listing.stdout
     grid = genforge(
