@@ -19,8 +19,11 @@ from components.errors import CheckpointError
 
 
 def save(path: str | Path, state: dict) -> Path:
-    """Write `state` atomically: an interrupted save never leaves a half-written checkpoint behind."""
+    """Write `state` atomically: an interrupted save never leaves a half-written checkpoint behind. In a
+    data-parallel run only rank 0 writes (every process holds the same weights)."""
     path = Path(path)
+    if torch.distributed.is_available() and torch.distributed.is_initialized() and torch.distributed.get_rank():
+        return path
     tmp = path.with_name(path.name + ".tmp")
     torch.save(state, tmp)
     os.replace(tmp, path)

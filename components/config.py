@@ -45,14 +45,42 @@ class DCGANConfig(Section):
     """Discriminator width: channels of its first conv (twice this in the second)."""
 
 
+class DistributedConfig(Section):
+    """Data-parallel training under PyTorch's elastic launcher (torch.distributed.run, `torchrun`): the train step
+    starts nproc_per_node processes per node; each takes its share of every batch (train.batch_size is the global
+    batch, split evenly) and gradients are averaged across them before each optimiser step."""
+
+    nproc_per_node: int = Field(1, gt=0)
+    nnodes: int = Field(1, gt=0)
+    """Machines taking part; above 1, every machine runs the same `genforge run` with the same rdzv_endpoint."""
+    backend: Literal["auto", "gloo", "nccl"] = "auto"
+    """auto: NCCL on CUDA, gloo on CPU."""
+    rdzv_endpoint: str | None = None
+    """HOST:PORT every node can reach (multi-node); on one node a free local port is used."""
+    rdzv_id: str = "genforge"
+    """Names the job at the rendezvous: the same on every node of one run."""
+
+    @property
+    def world_size(self) -> int:
+        return self.nproc_per_node * self.nnodes
+
+    @model_validator(mode="after")
+    def _endpoint(self) -> DistributedConfig:
+        if self.nnodes > 1 and not self.rdzv_endpoint:
+            raise ValueError("nnodes > 1 needs rdzv_endpoint: HOST:PORT of the rendezvous every node can reach")
+        return self
+
+
 class RunnerConfig(Section):
     """Where and how a trainer runs and reports: every family's `train` section has these (none changes results,
-    so the cache keys leave them out)."""
+    so the cache keys leave them out — except the world size where a family's results depend on it, see
+    Family.batch_statistics)."""
 
     log_every: int = Field(50, gt=0)
     """Steps between logged loss points."""
     device: Literal["auto", "cpu", "cuda"] = "auto"
     num_threads: int = Field(2, gt=0)
+    distributed: DistributedConfig = DistributedConfig()
 
 
 class EpochTrainConfig(RunnerConfig):

@@ -18,7 +18,7 @@ from prefect.context import TaskRunContext, get_run_context
 
 from components import faults, tracking
 from components.config import PipelineConfig
-from components.families import load_config
+from components.families import distributed, load_config
 from components.families import of as family_of
 from components.families.base import EvalJob, TrainJob
 from components.refs import DataRef, Decision, EvalReport, ExportRef, RunRef, SourcesRef
@@ -33,9 +33,20 @@ def _key(*parts: str) -> str:
 
 def train_key(cfg: PipelineConfig, data: DataRef, ws: Workspace, sources: SourcesRef | None = None) -> str:
     """Data + the config sections training reads + code + store (+ the source model's training run, if any)."""
-    sections = family_of(cfg).train_sections
+    family = family_of(cfg)
     source = sources.run_id if sources else ""
-    return _key("train", data.dataset_md5, cfg.section_hash(*sections), code_version(), ws.tracking_uri, source)
+    parts = [
+        "train",
+        data.dataset_md5,
+        cfg.section_hash(*family.train_sections),
+        code_version(),
+        ws.tracking_uri,
+        source,
+    ]
+    world = cfg.train.distributed.world_size
+    if family.batch_statistics and world > 1:
+        parts.append(f"world={world}")  # per-process batch statistics: other results than 1 process
+    return _key(*parts)
 
 
 def eval_sections(cfg: PipelineConfig) -> tuple[str, ...]:
@@ -149,7 +160,7 @@ def train_step(
             on_epoch=lambda epoch, samples: step.log_image(grid(to_uint8(samples)), "samples", epoch),
             resume=resume,
         )
-        result = family_of(cfg).train(cfg, job)
+        result = distributed.train(family_of(cfg), cfg, job)
         step.log_metrics({"train_seconds": result.seconds, "epochs_done": result.epochs_done, "steps": result.steps})
         if result.history:
             step.log_artifact(loss_curves(result.history, result.checkpoint.parent / "loss_curves.png"))

@@ -73,6 +73,14 @@ class Family(ABC):
     """Other files always registered beside the graphs (extra_files())."""
     optional_files: ClassVar[tuple[str, ...]] = ()
     """Files registered only when they keep their quality (export_variants(): an INT8 graph)."""
+    data_parallel: ClassVar[bool] = True
+    """Whether train() runs on the shared loop (components/training/loop.py), so train.distributed can split it
+    over processes (components/families/distributed.py)."""
+    batch_statistics: ClassVar[bool] = False
+    """Whether its networks normalise over the batch in training (BatchNorm). In a data-parallel run on CPU each
+    process normalises over its own share (PyTorch's SyncBatchNorm needs GPUs), so the results depend on the world
+    size: the train step's cache key then includes it. Without, 1 and N processes train the same weights (to
+    float summation order) and share the key."""
 
     # ---- required ----------------------------------------------------------------------------------------------
 

@@ -140,7 +140,7 @@ class VAE(nn.Module):
         return self.decoder(self.encoder.split(x)[0])
 
     def terms(
-        self, x: torch.Tensor, noise: torch.Generator | None = None, samples: int = 1
+        self, x: torch.Tensor, noise: torch.Generator | None = None, samples: int = 1, eps: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """(reconstruction term −E_q log p(x | z), KL(q ‖ p)), each (B,) in nats; E_q over `samples` draws of
         z = mean + σ·ε (the reparameterisation trick: gradients flow through mean and σ)."""
@@ -149,7 +149,8 @@ class VAE(nn.Module):
         std = torch.exp(0.5 * logvar)
         recon = torch.zeros(len(x), device=x.device)
         for _ in range(samples):
-            eps = torch.randn(mean.shape, generator=noise, device=x.device)
+            if samples > 1 or eps is None:  # `eps`, when given: the one draw (a data-parallel share of a batch's)
+                eps = torch.randn(mean.shape, generator=noise, device=x.device)
             loc, log_scale = self.decoder.params(mean + std * eps)
             recon = recon - discretised_logistic_log_prob(x, loc, log_scale).flatten(1).sum(dim=1)
         return recon / samples, kl

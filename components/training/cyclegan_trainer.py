@@ -85,6 +85,9 @@ class CycleGANTrainer(EpochTrainer):
         self.order_a = _permutation(len(self.a), self.cfg.seed, epoch, 0)
         self.order_b = _permutation(len(self.b), self.cfg.seed, epoch, 1)
 
+    def optimizers(self) -> list[torch.optim.Optimizer]:
+        return [self.opt_g, self.opt_d]
+
     def state(self) -> dict:
         return {
             "g_ab": self.G_AB.state_dict(),
@@ -128,8 +131,8 @@ class CycleGANTrainer(EpochTrainer):
         for opt in (self.opt_g, self.opt_d):
             for group in opt.param_groups:
                 group["lr"] = lr
-        real_a = self.a[self.order_a[index * bs : (index + 1) * bs].to(self.device)]
-        real_b = self.b[self.order_b[index * bs : (index + 1) * bs].to(self.device)]
+        real_a = self.a[self.local(self.order_a[index * bs : (index + 1) * bs]).to(self.device)]
+        real_b = self.b[self.local(self.order_b[index * bs : (index + 1) * bs]).to(self.device)]
 
         # (1) Generators: fool both critics (LSGAN: push D(fake) to 1), cycle back, leave targets alone.
         self.opt_g.zero_grad(set_to_none=True)

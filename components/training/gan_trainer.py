@@ -77,6 +77,9 @@ class GANTrainer(EpochTrainer):
             self.fixed_z = self.G.example_inputs(GRID_SAMPLES, seed=cfg.seed)[0].to(self.device)
         self.bce = nn.BCEWithLogitsLoss()
 
+    def optimizers(self) -> list[torch.optim.Optimizer]:
+        return [self.opt_d, self.opt_g]
+
     def state(self) -> dict:
         return {
             "generator": self.G.state_dict(),
@@ -112,13 +115,12 @@ class GANTrainer(EpochTrainer):
         return out
 
     def train_step(self, index: int, total: int):
-        bs = self.batch_size
-        idx = self.order[index * bs : (index + 1) * bs].to(self.device)
+        idx = self.batch_indices(index)
         real = self.data[idx]
         y = self.labels[idx] if self.conditional else None
-        z = torch.randn(bs, self.G.latent_dim, generator=self.noise, device=self.device)
+        z = self.local(torch.randn(self.batch_size, self.G.latent_dim, generator=self.noise, device=self.device))
         fake = self._generate(z, y)
-        ones, zeros = torch.ones(bs, device=self.device), torch.zeros(bs, device=self.device)
+        ones, zeros = torch.ones(len(idx), device=self.device), torch.zeros(len(idx), device=self.device)
 
         # (1) Update D: maximise log D(x) + log(1 - D(G(z)))
         self.opt_d.zero_grad(set_to_none=True)

@@ -87,6 +87,13 @@ class LMTrainer(Trainer):
     def begin(self) -> None:
         self.model.train()
 
+        # Clip as the optimiser steps: after the loop's gradient averaging of a data-parallel run (registered
+        # before begin()), so every process clips the whole batch's gradient, as one process would.
+        def clip(opt, args, kwargs) -> None:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.t.grad_clip)
+
+        self.opt.register_step_pre_hook(clip)
+
     def finish(self) -> None:
         self.model.eval()
 
@@ -97,9 +104,11 @@ class LMTrainer(Trainer):
         loss = self.batch_loss()
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.t.grad_clip)
-        self.opt.step()
+        self.opt.step()  # clips first (begin())
         return {f"{self.prefix}loss": loss.item()}, lambda: {f"{self.prefix}lr": lr}
+
+    def optimizers(self) -> list[torch.optim.Optimizer]:
+        return [self.opt]
 
     def state(self) -> dict:
         return {
@@ -133,10 +142,10 @@ class NextTokenTrainer(LMTrainer):
         self.offsets = torch.arange(block + 1)
 
     def units_per_step(self) -> int:
-        return self.t.batch_size * self.model.block_size
+        return self.t.batch_size // self.world * self.model.block_size
 
     def batch_loss(self) -> torch.Tensor:
-        ix = torch.randint(len(self.data) - len(self.offsets), (self.t.batch_size,), generator=self.gen)
+        ix = self.local(torch.randint(len(self.data) - len(self.offsets), (self.t.batch_size,), generator=self.gen))
         chunk = self.data[ix[:, None] + self.offsets].to(self.device)  # (B, block + 1)
         return F.cross_entropy(self.model(chunk[:, :-1]).flatten(0, 1), chunk[:, 1:].flatten())
 

@@ -24,6 +24,7 @@ from components.config import PipelineConfig
 from components.errors import check_finite
 from components.models.tensors import pick_device
 from components.progress import Progress
+from components.training.distributed import average_gradients, average_stats, rank_and_world
 from components.training.result import TrainResult
 
 Stats = dict[str, float]
@@ -50,6 +51,9 @@ class Trainer(ABC):
 
     epoch: int = 0
     step: int = 0
+    rank: int = 0
+    world: int = 1
+    """This process and the number of processes of a data-parallel run (components/training/distributed.py)."""
 
     # ---- what a trainer says -----------------------------------------------------------------------------------
 
@@ -73,6 +77,18 @@ class Trainer(ABC):
         """What the throughput counts (images, tokens) in one step."""
 
     @abstractmethod
+    def optimizers(self) -> list[torch.optim.Optimizer]:
+        """Every optimiser the steps use: in a data-parallel run, gradients are averaged before each one steps."""
+
+    def local(self, batch: torch.Tensor) -> torch.Tensor:
+        """This process's share of a global batch (rows along dim 0): the whole batch in a 1-process run. Draw
+        indices and noise for the global batch, then take `local(...)`: every world size sees the same batch."""
+        if self.world == 1:
+            return batch
+        share = len(batch) // self.world
+        return batch[self.rank * share : (self.rank + 1) * share]
+
+    @abstractmethod
     def state(self) -> dict:
         """Networks, optimisers and RNG states: what resuming needs besides the loop's own counters."""
 
@@ -91,7 +107,8 @@ class Trainer(ABC):
         return {"epoch": epoch}
 
     def begin(self) -> None:  # noqa: B027 (an optional hook)
-        """Called once before the first step (e.g. networks to train mode)."""
+        """Called once before the first step (e.g. networks to train mode). Optimiser step pre-hooks registered
+        here run after the gradients are averaged over the processes (e.g. gradient clipping)."""
 
     def finish(self) -> None:  # noqa: B027 (an optional hook)
         """Called once after the last step (e.g. networks to eval mode)."""
@@ -114,6 +131,10 @@ class Trainer(ABC):
         self.epoch, self.step, self.history = state["epoch"], state["step"], state["history"]
 
     def fit(self, resume: bool = False) -> TrainResult:
+        self.rank, self.world = rank_and_world()
+        if self.world > 1:
+            for optimizer in self.optimizers():
+                average_gradients(optimizer, self.world)
         self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
         self.last_checkpoint.parent.mkdir(parents=True, exist_ok=True)
         self.history = []
@@ -121,6 +142,7 @@ class Trainer(ABC):
             self._restore(self.last_checkpoint)
         ends = self.epoch_ends()
         total = ends[-1]
+        lead = self.rank == 0  # logs, pictures, progress and checkpoints: rank 0 alone
         progress = Progress(self.progress_name, total)
         progress.done = self.step
         started = time.perf_counter()
@@ -135,20 +157,28 @@ class Trainer(ABC):
                 stats, extras = self.train_step(index, total)
                 self.step += 1
                 seen += self.units_per_step()
+                if self.world > 1:  # the whole batch's losses; every process then stops at the same NaN
+                    stats = average_stats(stats, self.world)
                 check_finite(self.step, **stats)  # a NaN/inf loss stops the run: nothing is saved or registered
                 sums = {key: sums.get(key, 0.0) + value for key, value in stats.items()}
                 count += 1
                 if self.step % self.log_every == 0 or self.step == total:
                     shown = {key: value / count for key, value in sums.items()} if self.smooth_logs else stats
-                    row = {"step": self.step, **self.log_fields(epoch), **shown, **extras()}
-                    row[self.rate_key] = seen / max(time.perf_counter() - tick, 1e-9)
+                    more = extras()
+                    if self.world > 1:  # every process logs at the same steps: the whole batch's values
+                        more = average_stats(more, self.world) if more else more
+                    row = {"step": self.step, **self.log_fields(epoch), **shown, **more}
+                    row[self.rate_key] = seen * self.world / max(time.perf_counter() - tick, 1e-9)
                     sums, count = {}, 0
                     self.history.append(row)
-                    self.on_log(row)
-                progress.update(1, **stats)
+                    if lead:
+                        self.on_log(row)
+                if lead:
+                    progress.update(1, **stats)
             whole = self.is_whole(start, end)
             self.epoch = epoch + 1 if whole else epoch  # completed epochs
-            self.end_epoch(epoch)
+            if lead:
+                self.end_epoch(epoch)
             checkpoints.save(
                 self.last_checkpoint, {**self._header(), "step": self.step, "history": self.history, **self.state()}
             )
@@ -206,7 +236,11 @@ class EpochTrainer(Trainer):
         return end - start == self.steps_per_epoch()
 
     def units_per_step(self) -> int:
-        return self.batch_size * self.images_per_step
+        return self.batch_size // self.world * self.images_per_step
+
+    def batch_indices(self, index: int) -> torch.Tensor:
+        """This process's share of batch `index` of the epoch's order."""
+        return self.local(self.order[index * self.batch_size : (index + 1) * self.batch_size]).to(self.device)
 
     @abstractmethod
     def samples(self) -> np.ndarray:

@@ -48,6 +48,9 @@ class VAETrainer(EpochTrainer):
         self.noise = torch.Generator(device=self.device).manual_seed(cfg.seed + 1)
         self.fixed_z = self.vae.decoder.example_inputs(GRID_SAMPLES, seed=cfg.seed)[0].to(self.device)
 
+    def optimizers(self) -> list[torch.optim.Optimizer]:
+        return [self.opt]
+
     def state(self) -> dict:
         return {"vae": self.vae.state_dict(), "opt": self.opt.state_dict(), "noise_rng": self.noise.get_state()}
 
@@ -67,9 +70,11 @@ class VAETrainer(EpochTrainer):
         return out
 
     def train_step(self, index: int, total: int):
-        bs = self.batch_size
-        x = self.data[self.order[index * bs : (index + 1) * bs].to(self.device)]
-        recon, kl = self.vae.terms(x, self.noise)
+        x = self.data[self.batch_indices(index)]
+        eps = self.local(
+            torch.randn(self.batch_size, self.vae.decoder.latent_dim, generator=self.noise, device=self.device)
+        )
+        recon, kl = self.vae.terms(x, eps=eps)
         loss = (recon + kl).mean()  # negative ELBO per image, nats
         self.opt.zero_grad(set_to_none=True)
         loss.backward()

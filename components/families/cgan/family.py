@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 class CGAN(Family):
     """A DCGAN told which class to draw (Mirza & Osindero 2014); one registered graph takes (z, label)."""
 
+    batch_statistics = True  # BatchNorm in both networks
+
     name = "cgan"
     config_class = CGANPipelineConfig
     headline = ("conditional_accuracy", "intra_fid", *GENERATOR_HEADLINE)

@@ -28,6 +28,7 @@ GENERATOR_HEADLINE = (
 
 
 class DCGAN(Family):
+    batch_statistics = True  # BatchNorm in both networks
     name = "dcgan"
     config_class = DCGANPipelineConfig
     headline = GENERATOR_HEADLINE

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 class Detector(Family):
     """Real-vs-generated CNN (Wang et al. 2020); learns from the champion of `sources.model`."""
 
+    data_parallel = False  # small CNNs trained in seconds by components/models/fitting.py, not the loop
+
     name = "detector"
     config_class = DetectorPipelineConfig
     headline = ("ap_in", "ap_cross", "auc_cross", "accuracy_cross")

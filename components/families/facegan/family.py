@@ -19,6 +19,8 @@ class FaceGAN(Family):
     """A 64×64 DCGAN trained with DiffAugment on the ORL faces; KID against held-out people, identity leakage
     against the training people (components/evaluation/identity.py)."""
 
+    batch_statistics = True  # BatchNorm in both networks
+
     name = "facegan"
     config_class = FaceGANPipelineConfig
     headline = ("kid", "identity_match_rate", "identity_match_ceiling", "fid", "c2st_auc", "exact_copy_fraction")

@@ -59,6 +59,9 @@ class FaceGANTrainer(EpochTrainer):
     def _augment(self, x: torch.Tensor) -> torch.Tensor:
         return diff_augment(x, self.cfg.train.diffaugment, self.augment_rng)
 
+    def optimizers(self) -> list[torch.optim.Optimizer]:
+        return [self.opt_d, self.opt_g]
+
     def state(self) -> dict:
         return {
             "generator": self.G.state_dict(),
@@ -88,11 +91,10 @@ class FaceGANTrainer(EpochTrainer):
         return out
 
     def train_step(self, index: int, total: int):
-        bs = self.batch_size
-        real = self.data[self.order[index * bs : (index + 1) * bs].to(self.device)]
-        z = torch.randn(bs, self.G.latent_dim, generator=self.noise, device=self.device)
+        real = self.data[self.batch_indices(index)]
+        z = self.local(torch.randn(self.batch_size, self.G.latent_dim, generator=self.noise, device=self.device))
         fake = self.G(z)
-        ones, zeros = torch.ones(bs, device=self.device), torch.zeros(bs, device=self.device)
+        ones, zeros = torch.ones(len(real), device=self.device), torch.zeros(len(real), device=self.device)
 
         self.opt_d.zero_grad(set_to_none=True)
         d_real, d_fake = self.D(self._augment(real)), self.D(self._augment(fake.detach()))

@@ -42,10 +42,10 @@ class ClassifierTrainer(LMTrainer):
         return [self.t.max_steps]
 
     def units_per_step(self) -> int:
-        return self.t.batch_size
+        return self.t.batch_size // self.world
 
     def batch_loss(self) -> torch.Tensor:
-        ix = torch.randint(len(self.x), (self.t.batch_size,), generator=self.gen)
+        ix = self.local(torch.randint(len(self.x), (self.t.batch_size,), generator=self.gen))
         width = int(self.n[ix].max())
         return F.cross_entropy(self.model(self.x[ix, :width], self.n[ix]), self.y[ix])
 
