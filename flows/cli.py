@@ -155,6 +155,43 @@ def run(
     _print_summary(summary)
 
 
+@app.command()
+def sweep(
+    config: Path = typer.Argument(..., help="Pipeline config YAML."),
+    set_: list[str] = typer.Option(
+        ..., "--set", help="FIELD=VALUE[,VALUE…] to sweep (repeatable): every combination is trained."
+    ),
+    workers: int = typer.Option(2, "--workers", min=1, help="Processes of the local Dask cluster."),
+    dask_address: str | None = typer.Option(
+        None, "--dask-address", help="tcp://HOST:PORT of an existing Dask scheduler (instead of a local cluster)."
+    ),
+    root: Path | None = ROOT,
+) -> None:
+    """Train, evaluate and export every combination of the --set values on Dask, then promote the best one."""
+    ws = _workspace(root)
+    from components.families import load_config
+    from flows import prefect_api
+
+    load_config(config if config.is_absolute() or config.exists() else ws.root / config)  # fail fast
+    from flows.sweep import parse_sets, task_runner
+    from flows.sweep import sweep as sweep_flow
+
+    parse_sets(set_)
+    _no_user_error_tracebacks()
+    if os.environ.get("PREFECT_API_URL"):
+        prefect_api.check_api(os.environ["PREFECT_API_URL"])
+    _client(ws)
+    with prefect_api.api():
+        runner = task_runner(workers, dask_address)
+        summary = sweep_flow.with_options(task_runner=runner)(str(config), list(set_), str(ws.root))
+    out.print(summary["table"], markup=False)
+    out.print(f"best: {summary['best']} ({summary['metric']})")
+    version = f" version {summary['version']}" if summary["version"] else ""
+    out.print(f"{summary['model']}{version}: {summary['decision']}")
+    for reason in summary["reasons"]:
+        out.print(f"  • {reason}", markup=False)
+
+
 def _no_user_error_tracebacks() -> None:
     """Prefect logs a failed task's exception with its traceback on the console; a UserError (a diverged training,
     a bad config) is reported by main() in one line instead, so its console records are dropped (the Prefect API
