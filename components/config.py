@@ -94,6 +94,21 @@ class EpochTrainConfig(RunnerConfig):
     train_subset: int | None = Field(None, gt=0)
     """Train on the first N training images only (smoke runs)."""
 
+    @model_validator(mode="after")
+    def _batch_splits(self) -> EpochTrainConfig:
+        check_batch_splits(self.batch_size, self.distributed)
+        return self
+
+
+def check_batch_splits(batch_size: int, distributed: DistributedConfig) -> None:
+    """train.batch_size is the global batch: it must split evenly over the data-parallel processes."""
+    world = distributed.world_size
+    if batch_size % world:
+        raise ValueError(
+            f"train.batch_size {batch_size} does not split evenly over {world} processes "
+            f"(train.distributed: nproc_per_node × nnodes): make it a multiple of {world}"
+        )
+
 
 class TrainConfig(EpochTrainConfig):
     """Adam with the DCGAN paper's betas (the GANs)."""
@@ -284,6 +299,7 @@ class GPTTrainConfig(RunnerConfig):
             raise ValueError(
                 f"min_lr {self.min_lr} is above lr {self.lr}: the cosine schedule decays from lr to min_lr"
             )
+        check_batch_splits(self.batch_size, self.distributed)
         return self
 
 

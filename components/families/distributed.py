@@ -43,15 +43,6 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def check_batch(cfg: PipelineConfig) -> None:
-    world = cfg.train.distributed.world_size
-    if cfg.train.batch_size % world:
-        raise UserError(
-            f"train.batch_size {cfg.train.batch_size} does not split evenly over {world} processes "
-            f"(train.distributed: nproc_per_node × nnodes): make it a multiple of {world}"
-        )
-
-
 def train(family: Family, cfg: PipelineConfig, job: TrainJob) -> TrainResult:
     """The family's training: in this process, or in train.distributed's processes when there are several."""
     if cfg.train.distributed.world_size == 1:
@@ -68,8 +59,7 @@ def launch(cfg: PipelineConfig, job: TrainJob) -> TrainResult:
     """Run the family's training under torch.distributed.run with cfg.train.distributed; rank 0's log rows and
     per-epoch pictures reach job.on_log / job.on_epoch as they come. A failed process fails the whole run with
     DistributedTrainingFailed naming it (nothing half-written: rank 0's checkpoints are written atomically)."""
-    d = cfg.train.distributed
-    check_batch(cfg)
+    d = cfg.train.distributed  # batch_size splits evenly: checked with the config
     with tempfile.TemporaryDirectory(prefix="genforge-ddp-") as tmp:
         channel = Path(tmp)
         spec = {

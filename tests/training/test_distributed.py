@@ -14,6 +14,7 @@ import pytest
 import torch
 
 CASE = Path(__file__).with_name("ddp_case.py")
+pytestmark = pytest.mark.slow  # each launch starts 2–3 Python processes with torch: ~15 s
 
 
 def run_case(kind: str, out: Path, nproc: int | None = None, *extra: str) -> subprocess.CompletedProcess:
