@@ -43,19 +43,19 @@ def genforge(*args: str) -> subprocess.CompletedProcess:
 def test_a_sweep_promotes_its_best_child_once_and_a_failed_child_fails_alone(workspace, digits_source):
     config = write_config(workspace, digits_source, "tiny", {"train": {"epochs": 1}})
     # lr 1e30 diverges at its first steps: that child fails; the other two are trained and compared.
-    result = genforge("sweep", config, "--set", "train.lr=2e-4,1e30", "--set", "seed=0,1", "--workers", "2",
+    result = genforge("sweep", config, "--set", "train.lr=2e-4,4e-4,1e30", "--workers", "2",
                       "--root", str(workspace))  # fmt: skip
     assert result.returncode == 0, result.stderr[-4000:]
-    assert "best: train.lr=0.0002" in result.stdout and "promote" in result.stdout, result.stdout
+    assert "best: train.lr=" in result.stdout and "promote" in result.stdout, result.stdout
 
     uri = f"sqlite:///{workspace}/mlflow/mlflow.db"
     client = MlflowClient(uri, uri)
     experiment = client.get_experiment_by_name("tiny").experiment_id
     (parent,) = client.search_runs([experiment], "tags.`genforge.step` = 'sweep'")
     children = client.search_runs([experiment], f"tags.`mlflow.parentRunId` = '{parent.info.run_id}'")
-    assert len(children) == 4
+    assert len(children) == 3
     statuses = sorted(c.info.status for c in children)
-    assert statuses == ["FAILED", "FAILED", "FINISHED", "FINISHED"]
+    assert statuses == ["FAILED", "FINISHED", "FINISHED"]
     for child in children:
         if child.info.status == "FINISHED":
             steps = client.search_runs([experiment], f"tags.`mlflow.parentRunId` = '{child.info.run_id}'")
@@ -66,7 +66,8 @@ def test_a_sweep_promotes_its_best_child_once_and_a_failed_child_fails_alone(wor
     rows = json.loads(Path(client.download_artifacts(parent.info.run_id, "sweep.json")).read_text())
     best = [r for r in rows if r["status"] == "best"]
     failed = [r for r in rows if r["status"].startswith("failed")]
-    assert len(best) == 1 and len(failed) == 2 and all(r["values"]["train.lr"] == 1e30 for r in failed)
+    assert len(best) == 1 and len(failed) == 1 and failed[0]["values"]["train.lr"] == 1e30
+    assert "diverged" in failed[0]["status"]
     done = [r for r in rows if r["metric"] is not None]
     assert best[0]["metric"] == min(r["metric"] for r in done)  # the gate's metric (FID) is minimised
     assert {a.path for a in client.list_artifacts(parent.info.run_id)} >= {"sweep.md", "sweep.json", "sweep.png"}
