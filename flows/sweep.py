@@ -99,6 +99,7 @@ def child_task(
     parent: str,
 ) -> ChildResult:
     """Train, evaluate and export one combination under its own MLflow run (on a Dask worker)."""
+    _own_gpu()
     ws = Workspace.at(root)
     ws.apply_environment()
     client = tracking.configure(ws)
@@ -110,6 +111,23 @@ def child_task(
         export = export_step(root, cfg, data, run, experiment, child.run_id)
         child.log_metrics({**report.metrics, **export.metrics, "onnx_parity": export.parity})
     return ChildResult(values, cfg, child.run_id, run, report, export)
+
+
+def _own_gpu() -> None:
+    """Where a worker sees several GPUs (a LocalCluster on a GPU machine), worker k takes GPU k mod their number:
+    `device: auto` then means that one. (dask-cuda's clusters give each worker one GPU already.)"""
+    import torch
+
+    if torch.cuda.device_count() < 2:
+        return
+    from distributed import get_worker
+
+    try:
+        name = get_worker().name
+    except ValueError:  # not on a Dask worker
+        return
+    if isinstance(name, int):
+        torch.cuda.set_device(name % torch.cuda.device_count())
 
 
 def best(results: list[ChildResult], metric: str, mode: str) -> ChildResult:

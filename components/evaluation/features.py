@@ -16,7 +16,7 @@ import torch
 from components.config import EvaluatorConfig
 from components.models.evaluator import EVALUATOR_VERSION, EvaluatorCNN
 from components.models.fitting import build_seeded, fit_classifier, predict
-from components.models.tensors import to_tensor
+from components.models.tensors import pick_device, to_tensor
 
 
 @dataclass
@@ -61,7 +61,7 @@ def load_or_train(
     if path.is_file():
         state = torch.load(path, map_location="cpu", weights_only=True)
         model.load_state_dict(state["weights"])
-        return Evaluator(model.eval(), float(state["test_accuracy"]), path, cached=True)
+        return Evaluator(model.to(pick_device()).eval(), float(state["test_accuracy"]), path, cached=True)
     images, labels = train
     x, y = to_tensor(images[: cfg.train_subset]), torch.from_numpy(labels[: cfg.train_subset].astype(np.int64))
     fit_classifier(model, x, y, cfg.epochs, cfg.batch_size, cfg.lr, seed=seed, label="evaluator")

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from components.errors import check_finite
+from components.models.tensors import pick_device
 from components.progress import Progress
 
 M = TypeVar("M", bound=nn.Module)
@@ -34,6 +35,7 @@ def fit_classifier(
     label: str = "classifier",
     on_epoch: Callable[[dict], None] | None = None,
     lr_field: str | None = None,
+    device: str | torch.device = "auto",
 ) -> nn.Module:
     """Cross-entropy + Adam over shuffled mini-batches; x (N, 1, H, W) in [-1, 1], y (N,) class indices.
 
@@ -43,17 +45,23 @@ def fit_classifier(
     depends on nor changes the process's RNG state. Returns the trained model, in eval mode.
 
     A NaN or infinite loss raises TrainingDiverged naming the step; its hint names `lr_field` (the config field of
-    `lr`, e.g. train.lr) when given.
+    `lr`, e.g. train.lr) when given. The model trains on `device` ("auto": a GPU when one is visible) and stays there;
+    x and y may stay on the CPU (each batch is moved).
     """
     hint = f"lower {lr_field or f'the {label} learning rate'} or check the data"
     if not isinstance(model, nn.Module):
         model = build_seeded(model, seed)
+    device = pick_device(device) if isinstance(device, str) else device
+    model.to(device)
     order_rng = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     loss_fn = nn.CrossEntropyLoss()
     steps = (len(x) + batch_size - 1) // batch_size
     progress = Progress(label, epochs * steps)
-    with torch.random.fork_rng(devices=[]):
+    cuda_ids = (
+        [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else []
+    )
+    with torch.random.fork_rng(devices=cuda_ids):
         torch.manual_seed(seed)
         model.train()
         for epoch in range(epochs):
@@ -62,7 +70,7 @@ def fit_classifier(
             for start in range(0, len(x), batch_size):
                 idx = order[start : start + batch_size]
                 opt.zero_grad(set_to_none=True)
-                loss = loss_fn(model(x[idx]), y[idx])
+                loss = loss_fn(model(x[idx].to(device)), y[idx].to(device))
                 loss.backward()
                 opt.step()
                 losses.append(loss.item())
@@ -74,6 +82,16 @@ def fit_classifier(
 
 
 @torch.no_grad()
-def predict(fn, x: torch.Tensor, batch_size: int = 1024) -> np.ndarray:
-    """Apply fn (a model or one of its methods) batch by batch; returns float64 numpy."""
-    return np.concatenate([fn(x[i : i + batch_size]).double().cpu().numpy() for i in range(0, len(x), batch_size)])
+def predict(fn, x: torch.Tensor, batch_size: int = 1024, device: torch.device | None = None) -> np.ndarray:
+    """Apply fn (a model or one of its methods) batch by batch; returns float64 numpy. Each batch goes to `device`:
+    by default where fn's model is (fn a module or a bound method of one), else the CPU."""
+    device = device or _device_of(fn)
+    return np.concatenate(
+        [fn(x[i : i + batch_size].to(device)).double().cpu().numpy() for i in range(0, len(x), batch_size)]
+    )
+
+
+def _device_of(fn) -> torch.device:
+    owner = fn if isinstance(fn, nn.Module) else getattr(fn, "__self__", None)
+    weight = next(owner.parameters(), None) if isinstance(owner, nn.Module) else None
+    return weight.device if weight is not None else torch.device("cpu")

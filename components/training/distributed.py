@@ -47,7 +47,8 @@ def average_gradients(optimizer: torch.optim.Optimizer, world: int) -> None:
 
 def average_stats(stats: dict[str, float], world: int) -> dict[str, float]:
     """The losses of one step averaged over the processes (what one process with the whole batch would log)."""
-    values = torch.tensor(list(stats.values()), dtype=torch.float64)
+    on = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else None  # NCCL: GPU only
+    values = torch.tensor(list(stats.values()), dtype=torch.float64, device=on)
     dist.all_reduce(values, op=dist.ReduceOp.SUM)
     return dict(zip(stats, (values / world).tolist(), strict=True))
 

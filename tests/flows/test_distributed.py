@@ -4,6 +4,7 @@ nothing registered. (The known answers of the arithmetic: tests/training/test_di
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -48,7 +49,10 @@ def test_a_batch_that_does_not_split_evenly_is_refused_before_training(workspace
 
 def genforge(*args: str) -> subprocess.CompletedProcess:
     code = f"import sys; sys.argv = ['genforge'] + {list(args)!r}; from flows.cli import main; main()"
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    # mlflow.set_tracking_uri() in this process (an earlier in-process pipeline) exported MLFLOW_TRACKING_URI: the
+    # CLI must find its own workspace's store.
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, env=env)
 
 
 @pytest.mark.slow

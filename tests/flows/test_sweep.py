@@ -4,6 +4,7 @@ prefect-dask; one promotion, for the best; a failing child fails alone."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -36,7 +37,10 @@ def test_a_bad_set_is_refused(bad):
 
 def genforge(*args: str) -> subprocess.CompletedProcess:
     code = f"import sys; sys.argv = ['genforge'] + {list(args)!r}; from flows.cli import main; main()"
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=900)
+    # mlflow.set_tracking_uri() in this process (an earlier in-process pipeline) exported MLFLOW_TRACKING_URI: the
+    # CLI must find its own workspace's store.
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=900, env=env)
 
 
 @pytest.mark.slow
