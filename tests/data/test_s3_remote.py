@@ -38,6 +38,7 @@ def keys(endpoint: str, bucket: str, prefix: str) -> list[str]:
     return [item["Key"] for item in listing.get("Contents", [])]
 
 
+@pytest.mark.slow  # a loopback S3 server and two DVC workspaces: ~5 s
 def test_data_pushed_to_an_s3_remote_pulls_byte_identical_into_a_fresh_clone(
     s3_server, s3_bucket, digits_source, tmp_path
 ):

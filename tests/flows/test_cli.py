@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.usefixtures("prefect_harness")
+# Each test runs the CLI in a fresh interpreter (it starts its own Prefect API); the ones on `first_run` get the
+# session's Prefect harness through that fixture.
 
 
 def genforge(*args, cwd=None, env=None, check_torch=False):

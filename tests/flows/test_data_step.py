@@ -8,7 +8,8 @@ from components.data.fashion_mnist import SourceError
 from components.families import parse_config
 from flows.pipeline import data_step
 
-pytestmark = pytest.mark.usefixtures("prefect_harness")
+# slow: the only fast test that needed the session's Prefect harness (14 s to start); make test runs it
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
 
 
 def test_bad_source_fails_without_retries_and_writes_nothing(workspace, tmp_path):

@@ -65,6 +65,7 @@ def test_a_server_refusing_the_credentials_says_which_variables(workspace, refus
     one_line_error(result, refusing_server, "MLFLOW_TRACKING_USERNAME")
 
 
+@pytest.mark.slow  # waits out the client's connect timeout: ~5 s
 def test_an_unreachable_prefect_server_fails_in_seconds(workspace):
     url = f"http://127.0.0.1:{closed_port()}/api"
     started = time.monotonic()
