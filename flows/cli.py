@@ -74,11 +74,15 @@ class _LineTrackingStream:
         return getattr(self._stream, name)
 
 
+_tracked_stderr: _LineTrackingStream | None = None
+"""The stderr main() installed (None when the CLI runs without main(), e.g. in-process tests)."""
+
+
 def _print_error(message: object) -> None:
     from rich.markup import escape
 
-    if not getattr(sys.stderr, "at_line_start", True):
-        sys.stderr.write("\n")
+    if _tracked_stderr is not None and not _tracked_stderr.at_line_start:
+        _tracked_stderr.write("\n")
     err.print(f"[bold red]error:[/] {escape(_one_line(str(message)))}", highlight=False)
 
 
@@ -624,8 +628,9 @@ def main() -> None:
     from components.errors import UserError
 
     sys.unraisablehook = _redeliver_lost_ctrl_c
-    if not isinstance(sys.stderr, _LineTrackingStream):
-        sys.stderr = _LineTrackingStream(sys.stderr)
+    global _tracked_stderr
+    if _tracked_stderr is None:
+        _tracked_stderr = sys.stderr = _LineTrackingStream(sys.stderr)
 
     # MLflow announces the creation of a new embedded store's tables on stderr: noise, not news.
     logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)

@@ -38,13 +38,18 @@ def test_the_train_key_follows_the_world_size_only_where_results_depend_on_it(tm
     assert (_key(tmp_path, two) == _key(tmp_path, four)) is same
 
 
-def test_a_batch_that_does_not_split_evenly_is_refused_before_training(workspace, digits_source):
-    two = {"nproc_per_node": 2}
-    config = write_config(workspace, digits_source, "uneven", {"train": {"batch_size": 63, "distributed": two}})
+def failed_two_process_run(workspace, digits_source, name: str, train: dict) -> tuple[str, str]:
+    """`genforge run` of a 2-process config that must fail: (its one error line, its stderr)."""
+    config = write_config(workspace, digits_source, name, {"train": {**train, "distributed": {"nproc_per_node": 2}}})
     result = genforge("run", config, "--root", str(workspace))
     lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert result.returncode == 2 and len(lines) == 1, result.stderr[-3000:]
-    assert "train.batch_size 63 does not split evenly over 2 processes" in lines[0]
+    return lines[0], result.stderr
+
+
+def test_a_batch_that_does_not_split_evenly_is_refused_before_training(workspace, digits_source):
+    line, _ = failed_two_process_run(workspace, digits_source, "uneven", {"batch_size": 63})
+    assert "train.batch_size 63 does not split evenly over 2 processes" in line
 
 
 def genforge(*args: str) -> subprocess.CompletedProcess:
@@ -72,12 +77,8 @@ def test_a_two_process_run_registers_a_champion(workspace, digits_source):
 
 @pytest.mark.slow
 def test_a_failed_process_fails_the_step_with_one_line_and_registers_nothing(workspace, digits_source):
-    two = {"nproc_per_node": 2}
-    config = write_config(workspace, digits_source, "ddp-nan", {"train": {"lr": 1e30, "distributed": two}})
-    result = genforge("run", config, "--root", str(workspace))
-    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert result.returncode == 2 and len(lines) == 1, result.stderr[-3000:]
-    assert "distributed training failed" in lines[0] and "training diverged" in lines[0], lines[0]
-    assert "Traceback" not in result.stderr
+    line, stderr = failed_two_process_run(workspace, digits_source, "ddp-nan", {"lr": 1e30})
+    assert "distributed training failed" in line and "training diverged" in line, line
+    assert "Traceback" not in stderr
     client = MlflowClient(f"sqlite:///{workspace}/mlflow/mlflow.db", f"sqlite:///{workspace}/mlflow/mlflow.db")
     assert not client.search_registered_models()
