@@ -27,5 +27,5 @@ def first_run(tmp_path_factory, digits_source, prefect_harness):
     ws = make_workspace(base / "project", base / "remote")
     config = write_config(ws, digits_source, "tiny")
     summary = pipeline(config, str(ws))
-    client = MlflowClient(f"sqlite:///{ws}/mlflow/mlflow.db")
+    client = MlflowClient(f"sqlite:///{ws}/mlflow/mlflow.db", f"sqlite:///{ws}/mlflow/mlflow.db")
     return ws, config, summary, client

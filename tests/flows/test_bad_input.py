@@ -232,5 +232,5 @@ def test_a_diverged_run_prints_one_line_and_registers_nothing(workspace, digits_
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert errors == ["error: training diverged at step 1: g_loss is nan (lower train.lr or check the data)"]
     assert result.stderr.strip().splitlines()[-1] == errors[0]
-    client = MlflowClient(f"sqlite:///{workspace}/mlflow/mlflow.db")
+    client = MlflowClient(f"sqlite:///{workspace}/mlflow/mlflow.db", f"sqlite:///{workspace}/mlflow/mlflow.db")
     assert client.search_model_versions() == [] and client.search_registered_models() == []

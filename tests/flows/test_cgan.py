@@ -27,7 +27,7 @@ def cgan_run(tmp_path_factory, digits_source, prefect_harness):
     base = tmp_path_factory.mktemp("cgan")
     ws = make_workspace(base / "project", base / "remote")
     summary = pipeline(write_config(ws, digits_source, "cgan", TINY_CGAN), str(ws))
-    return ws, summary, MlflowClient(f"sqlite:///{ws}/mlflow/mlflow.db")
+    return ws, summary, MlflowClient(f"sqlite:///{ws}/mlflow/mlflow.db", f"sqlite:///{ws}/mlflow/mlflow.db")
 
 
 def test_cgan_is_promoted_with_its_conditional_metrics(cgan_run):

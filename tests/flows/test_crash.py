@@ -53,7 +53,7 @@ def genforge_run(config, ws, kill_at=None):
 @pytest.mark.slow
 def test_killed_runs_claim_nothing_leave_no_server_and_the_next_run_finishes(workspace, digits_source):
     config = write_config(workspace, digits_source, "tiny")
-    client = MlflowClient(f"sqlite:///{workspace}/mlflow/mlflow.db")
+    client = MlflowClient(f"sqlite:///{workspace}/mlflow/mlflow.db", f"sqlite:///{workspace}/mlflow/mlflow.db")
     outputs = []
     for point in KILLS:
         result = genforge_run(config, workspace, kill_at=point)

@@ -56,7 +56,7 @@ def test_registered_with_metrics_beside_their_identity_baselines(cyclegan_run):
     meta = json.loads((ws / "data" / "emoji-google2twitter" / "meta.json").read_text())
     assert "CC-BY 4.0" in meta["attribution"] and len(meta["names"]) == len(NAMES)
 
-    client = MlflowClient(f"sqlite:///{ws}/mlflow/mlflow.db")
+    client = MlflowClient(f"sqlite:///{ws}/mlflow/mlflow.db", f"sqlite:///{ws}/mlflow/mlflow.db")
     version = client.get_model_version_by_alias(MODEL, "champion")
     assert set(json.loads(version.tags["genforge.files"])) == {"reverse.onnx"}
     evaluation = client.get_run(version.tags["genforge.eval_run_id"])

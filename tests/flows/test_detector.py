@@ -34,7 +34,7 @@ def test_detector_is_trained_on_checkpoints_and_tested_on_an_unseen_generator(de
     for key in ("ap_in", "auc_in", "ap_cross", "auc_cross"):
         assert 0 <= metrics[key] <= 1, key
     assert metrics["ap_in"] > 0.6 and metrics["source_checkpoints"] == 2  # epochs 1-2 train, epoch 3 held out
-    client = MlflowClient(f"sqlite:///{ws}/mlflow/mlflow.db")
+    client = MlflowClient(f"sqlite:///{ws}/mlflow/mlflow.db", f"sqlite:///{ws}/mlflow/mlflow.db")
     version = client.get_model_version_by_alias("detector-fashion-mnist", "champion")
     train_run = client.get_run(version.tags["genforge.train_run_id"])
     assert train_run.data.tags["genforge.source_model"] == "dcgan-fashion-mnist"

@@ -93,7 +93,7 @@ def test_pretrain_registers_gpt_sotu_with_its_tokenizer(gpt_runs):
                 "copied_ngram_share", "c2st_auc", "c2st_p_value"):  # fmt: skip
         assert key in m, key
     assert m["onnx_parity"] <= 1e-4 and 0 <= m["c2st_auc"] <= 1
-    client = MlflowClient(f"sqlite:///{ws}/mlflow/mlflow.db")
+    client = MlflowClient(f"sqlite:///{ws}/mlflow/mlflow.db", f"sqlite:///{ws}/mlflow/mlflow.db")
     version = client.get_model_version_by_alias("gpt-sotu", "champion")
     assert "tokenizer.json" in json.loads(version.tags["genforge.files"])
     from components.registry.report import build
@@ -120,7 +120,7 @@ def test_finetune_pulls_the_base_champion_and_reports_gain_and_forgetting(gpt_ru
     assert m["forgetting"] == pytest.approx(
         m["base_corpus_nats_per_char_after"] - m["base_corpus_nats_per_char_before"]
     )
-    client = MlflowClient(f"sqlite:///{ws}/mlflow/mlflow.db")
+    client = MlflowClient(f"sqlite:///{ws}/mlflow/mlflow.db", f"sqlite:///{ws}/mlflow/mlflow.db")
     version = client.get_model_version_by_alias("gpt-moby", "champion")
     train_run = client.get_run(version.tags["genforge.train_run_id"])
     assert train_run.data.tags["genforge.source_model"] == "gpt-sotu"
@@ -150,7 +150,7 @@ def test_int8_variant_is_registered_within_its_margin_and_served(gpt_runs):
     ws, sotu, _ = gpt_runs
     m = sotu["metrics"]
     assert m["int8_registered"] == 1.0 and m["int8_loss_increase"] < 0.02 and 0 < m["int8_size_ratio"] < 1
-    client = MlflowClient(f"sqlite:///{ws}/mlflow/mlflow.db")
+    client = MlflowClient(f"sqlite:///{ws}/mlflow/mlflow.db", f"sqlite:///{ws}/mlflow/mlflow.db")
     version = client.get_model_version_by_alias("gpt-sotu", "champion")
     assert "model.int8.onnx" in json.loads(version.tags["genforge.files"])  # sha256-checked by `genforge pull`
     assert version.tags.get("genforge.decision") == "promote"
@@ -211,7 +211,7 @@ def test_sentiment_classifier_beats_nothing_and_is_served_by_genforge_classify(s
     assert sentiment["model"] == "gpt-sentiment-zh" and sentiment["decision"] == "promote", sentiment["reasons"]
     m = sentiment["metrics"]
     assert m["accuracy"] >= 0.9 and m["ngram_accuracy"] >= 0.9 and "scratch_accuracy" in m and "f1_macro" in m
-    client = MlflowClient(f"sqlite:///{ws}/mlflow/mlflow.db")
+    client = MlflowClient(f"sqlite:///{ws}/mlflow/mlflow.db", f"sqlite:///{ws}/mlflow/mlflow.db")
     version = client.get_model_version_by_alias("gpt-sentiment-zh", "champion")
     assert version.tags["genforge.source_model"] == "gpt-peoplesdaily"
     assert version.tags["genforge.source_version"] == news["version"]

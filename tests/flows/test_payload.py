@@ -36,7 +36,7 @@ def test_planted_payload_never_runs_and_the_run_exits_2_naming_the_file(tmp_path
 
     ws = make_workspace(tmp_path / "project", tmp_path / "remote")
     pipeline(write_config(ws, digits_source, "tiny"), str(ws))
-    client = MlflowClient(f"sqlite:///{ws}/mlflow/mlflow.db")
+    client = MlflowClient(f"sqlite:///{ws}/mlflow/mlflow.db", f"sqlite:///{ws}/mlflow/mlflow.db")
     version = client.get_model_version_by_alias("dcgan-fashion-mnist", "champion")
     artifacts = Path(urlparse(client.get_run(version.tags["genforge.train_run_id"]).info.artifact_uri).path)
     target = artifacts / "checkpoint" / "epoch_001.pt"

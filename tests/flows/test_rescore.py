@@ -18,7 +18,7 @@ def test_a_champion_of_another_feature_space_is_rescored_before_the_decision(tmp
 
     ws = make_workspace(tmp_path / "project", tmp_path / "remote")
     first = pipeline(write_config(ws, digits_source, "tiny"), str(ws))
-    client = MlflowClient(f"sqlite:///{ws}/mlflow/mlflow.db")
+    client = MlflowClient(f"sqlite:///{ws}/mlflow/mlflow.db", f"sqlite:///{ws}/mlflow/mlflow.db")
     v1 = client.get_model_version("dcgan-fashion-mnist", first["version"])
     same_space = pipeline(write_config(ws, digits_source, "seed1", {"seed": 1}), str(ws))  # another training seed
     assert not any("re-scored" in r for r in same_space["reasons"])  # one space: compared as registered

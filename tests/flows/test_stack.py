@@ -287,7 +287,7 @@ def test_team_stack_fixture_serves_mlflow_and_prefect(team_stack):
     run_id = result.stdout.split()[-1]
     stored = list((team_stack.state / "artifacts").rglob("a.txt"))  # proxied into the artifact destination
     assert len(stored) == 1 and run_id in str(stored[0]) and stored[0].read_text() == "hello"
-    client = mlflow.MlflowClient(team_stack["MLFLOW_TRACKING_URI"])
+    client = mlflow.MlflowClient(team_stack["MLFLOW_TRACKING_URI"], team_stack["MLFLOW_TRACKING_URI"])
     with pytest.MonkeyPatch.context() as mp:
         for key in ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"):
             mp.setenv(key, team_stack[key])

@@ -239,7 +239,7 @@ def test_a_new_data_version_retrains_through_the_deployment_trigger(tmp_path):
             assert version.tags["genforge.data_md5"] == md5_v2
             assert version.tags["prefect.flow_run_id"] == flow_run["id"]
             # The run worked in the worker's fresh clone (deleted since), not in the dev checkout of GENFORGE_ROOT.
-            pipeline_run = MlflowClient(store).get_run(version.tags["genforge.pipeline_run_id"])
+            pipeline_run = MlflowClient(store, store).get_run(version.tags["genforge.pipeline_run_id"])
             (dataset_input,) = pipeline_run.inputs.dataset_inputs
             root = Path(json.loads(dataset_input.dataset.source)["path"]).parent.parent
             assert root != dev

@@ -48,7 +48,7 @@ def test_vae_is_registered_with_likelihood_repair_and_sample_metrics(vae_run):
         assert key in m, key
     assert m["onnx_parity"] <= 1e-4
 
-    client = MlflowClient(f"sqlite:///{ws}/mlflow/mlflow.db")
+    client = MlflowClient(f"sqlite:///{ws}/mlflow/mlflow.db", f"sqlite:///{ws}/mlflow/mlflow.db")
     version = client.get_model_version_by_alias("vae-fashion-mnist", "champion")
     assert "encoder.onnx" in version.tags["genforge.files"]
     pictures = {a.path for a in client.list_artifacts(version.tags["genforge.eval_run_id"])}
