@@ -132,13 +132,18 @@ def run(
     resume: bool = typer.Option(False, "--resume", help="Continue training from the last checkpoint of this config."),
     force: bool = typer.Option(False, "--force", help="Ignore cached step results and recompute them."),
     rebuild_data: bool = typer.Option(False, "--rebuild-data", help="Materialise data/ from the source again."),
+    set_: list[str] = typer.Option(
+        [], "--set", help="FIELD=VALUE on top of the config (repeatable), e.g. --set train.epochs=2."
+    ),
     root: Path | None = ROOT,
 ) -> None:
     """Run the whole pipeline (data, train, evaluate, export, promote) for CONFIG."""
     ws = _workspace(root)
     from components.families import load_config
+    from components.overrides import parse_overrides
 
-    load_config(config if config.is_absolute() or config.exists() else ws.root / config)  # fail fast, before Prefect
+    overrides = parse_overrides(set_)
+    load_config(config if config.is_absolute() or config.exists() else ws.root / config, overrides)  # fail fast
     from flows import prefect_api
     from flows.pipeline import pipeline
 
@@ -150,7 +155,8 @@ def run(
     watch = prefect_api.watched(user_server, _exit_now) if user_server else contextlib.nullcontext()
     with prefect_api.api(), watch:
         try:
-            summary = pipeline(str(config), str(ws.root), resume=resume, force=force, rebuild_data=rebuild_data)
+            summary = pipeline(str(config), str(ws.root), resume=resume, force=force, rebuild_data=rebuild_data,
+                               overrides=overrides or None)  # fmt: skip
         finally:  # send the run's last log records while the API still answers (else: "Error logging to API")
             from prefect.logging.handlers import APILogWorker
 

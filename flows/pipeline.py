@@ -335,12 +335,14 @@ def pipeline(
     resume: bool = False,
     force: bool = False,
     rebuild_data: bool = False,
+    overrides: dict | None = None,
 ) -> dict:
-    """Run the five steps for one config; returns a summary (model, version, decision, metrics, where to look)."""
+    """Run the five steps for one config (`overrides` merged on top: `genforge run --set`); returns a summary
+    (model, version, decision, metrics, where to look)."""
     ws = Workspace.at(root)
     ws.apply_environment()
     config_path = Path(config) if Path(config).is_absolute() or Path(config).exists() else ws.root / config
-    cfg = load_config(config_path)
+    cfg = load_config(config_path, overrides)
     family_of(cfg).check_ready(cfg, ws.state_dir)  # before any run is logged: missing weights stop it here
     client = tracking.configure(ws)
     reaped = _reap(client)
@@ -353,6 +355,8 @@ def pipeline(
         "prefect.flow_run_id": flow_run_id,
         "genforge.code_version": code_version(),
     }
+    if overrides:
+        tags["genforge.overrides"] = json.dumps(overrides, sort_keys=True)
     with tracking.run(client, experiment, f"{cfg.name}-pipeline", tags=tags) as parent:
         parent.log_params(cfg.model_dump(mode="json"))
         root_s = str(ws.root)

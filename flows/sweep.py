@@ -19,11 +19,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 from prefect import flow, task
 from prefect.context import get_run_context
 
-from components import tracking
+from components import overrides, tracking
 from components.config import PipelineConfig
 from components.errors import UserError
 from components.families import load_config
@@ -37,41 +36,17 @@ def parse_sets(sets: list[str]) -> dict[str, list]:
     """["train.lr=1e-4,2e-4", "seed=0,1"] → {"train.lr": [0.0001, 0.0002], "seed": [0, 1]} (values read as YAML)."""
     grid: dict[str, list] = {}
     for item in sets:
-        key, sep, values = item.partition("=")
-        if not sep or not key or not values:
-            raise UserError(f"--set {item!r}: write FIELD=VALUE[,VALUE…], e.g. --set train.lr=1e-4,2e-4")
+        key, values = overrides.split(item, "train.lr=1e-4,2e-4")
         if key.split(".")[0] in ("data", "dataset", "family", "name"):
             raise UserError(f"--set {key}: a sweep varies training, not the data or the model's identity")
-        grid[key] = [_value(value) for value in values.split(",")]
+        grid[key] = [overrides.value(text) for text in values.split(",")]
     return grid
-
-
-def _value(text: str) -> object:
-    """A number if it reads as one (1e-4 included, which YAML 1.1 leaves a string), else YAML (true, null, words)."""
-    for cast in (int, float):
-        try:
-            return cast(text)
-        except ValueError:
-            pass
-    return yaml.safe_load(text)
 
 
 def combinations(grid: dict[str, list]) -> list[dict[str, object]]:
     """Every combination of the swept values, in a fixed order: [{"train.lr": 1e-4, "seed": 0}, …]."""
     keys = list(grid)
     return [dict(zip(keys, values, strict=True)) for values in itertools.product(*(grid[k] for k in keys))]
-
-
-def nested(flat: dict[str, object]) -> dict:
-    """{"train.lr": 1e-4} → {"train": {"lr": 1e-4}}: the override mapping load_config merges."""
-    out: dict = {}
-    for key, value in flat.items():
-        *parents, leaf = key.split(".")
-        node = out
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = value
-    return out
 
 
 def label(values: dict[str, object]) -> str:
@@ -181,7 +156,7 @@ def sweep(config: str, sets: list[str], root: str | None = None) -> dict:
     ws.apply_environment()
     config_path = Path(config) if Path(config).is_absolute() or Path(config).exists() else ws.root / config
     grid = parse_sets(sets)
-    children = [(values, load_config(config_path, nested(values))) for values in combinations(grid)]
+    children = [(values, load_config(config_path, overrides.nested(values))) for values in combinations(grid)]
     base = children[0][1]
     family_of(base).check_ready(base, ws.state_dir)
     client = tracking.configure(ws)

@@ -53,13 +53,16 @@ def cached_features(
     return feats
 
 
-def feature_extractor(features: str, evaluator: Evaluator, cache_dir: Path) -> tuple[str, Extractor]:
-    """The feature space of FID/KID/PRDC: the domain evaluator (fast default) or the standard FID Inception."""
+def feature_extractor(
+    features: str, evaluator: Evaluator, cache_dir: Path, device: str = "auto"
+) -> tuple[str, Extractor]:
+    """The feature space of FID/KID/PRDC: the domain evaluator (fast default) or the standard FID Inception (on the
+    GPU when `device` picks one)."""
     if features == "inception":
         from components.evaluation.inception import FEATURES_ID, InceptionFeatures
 
         # <state>/inception: the folder `python -m components.evaluation.inception fetch` fills by default.
-        return FEATURES_ID, InceptionFeatures(Path(cache_dir).parent / "inception").features
+        return FEATURES_ID, InceptionFeatures.following(Path(cache_dir).parent / "inception", device).features
     return evaluator.path.stem, lambda images: evaluator.features(to_tensor(images))
 
 
@@ -77,7 +80,7 @@ def evaluate_generator(
     # The reference split is fixed per data version: the first n test images; the floor uses n fixed train images.
     real_ref = test[0][:n]
     floor_idx = np.random.default_rng(0).choice(len(train[0]), n, replace=False)
-    extractor_id, extract = feature_extractor(ev.features, evaluator, cache_dir)
+    extractor_id, extract = feature_extractor(ev.features, evaluator, cache_dir, cfg.train.device)
     f_ref = cached_features(cache_dir, extractor_id, extract, "test", real_ref)
     f_floor = cached_features(cache_dir, extractor_id, extract, "train", train[0][floor_idx])
 

@@ -229,8 +229,10 @@ class InceptionFeatures:
         threads: int = 2,
         batch_size: int = 32,
         label: str = "inception",
+        device: str = "cpu",
     ):
         self.cache_dir, self.backend, self.batch_size, self.label = Path(cache_dir), backend, batch_size, label
+        self.device = device  # the torch backend's; onnxruntime runs on its CPU provider
         if backend == "onnxruntime":
             self.path = onnx_path(self.cache_dir)
             if not self.path.is_file():
@@ -242,7 +244,7 @@ class InceptionFeatures:
                 self._session = session(export_onnx(locate_weights(self.cache_dir), self.path), threads=threads)
         elif backend == "torch":
             self.path = locate_weights(self.cache_dir)
-            self._model = load_torchscript(self.path)
+            self._model = load_torchscript(self.path).to(device)
         else:
             raise ValueError(f"backend must be 'onnxruntime' or 'torch', got {backend!r}")
 
@@ -253,7 +255,18 @@ class InceptionFeatures:
         import torch
 
         with torch.inference_mode():
-            return self._model(torch.from_numpy(batch)).numpy()
+            return self._model(torch.from_numpy(batch).to(self.device)).cpu().numpy()
+
+    @classmethod
+    def following(cls, cache_dir: Path, device: str = "auto") -> InceptionFeatures:
+        """The pipeline's choice for a `train.device` setting: the TorchScript on the GPU when that setting picks
+        one, else onnxruntime on the CPU (faster there than torch: bench/inception.py)."""
+        from components.models.tensors import pick_device
+
+        picked = pick_device(device)
+        if picked.type == "cuda":
+            return cls(cache_dir, backend="torch", device=str(picked))
+        return cls(cache_dir)
 
     def features(self, images_uint8: np.ndarray) -> np.ndarray:
         """(N, H, W[, C]) uint8 → (N, 2048) float64, in batches, with a progress line for long runs."""

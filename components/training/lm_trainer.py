@@ -167,11 +167,13 @@ def fit_lm(
 
 
 def torch_logits_fn(model: nn.Module) -> Callable[[np.ndarray], np.ndarray]:
-    """numpy tokens (B, T) → numpy float32 logits (B, T, V) of a torch model, without gradients."""
+    """numpy tokens (B, T) → numpy float32 logits (B, T, V) of a torch model, without gradients, on the device the
+    model is on (a GPU in an evaluation with device: auto)."""
+    device = next(model.parameters()).device
 
     @torch.no_grad()
     def fn(x: np.ndarray) -> np.ndarray:
-        return model(torch.from_numpy(np.ascontiguousarray(x))).float().numpy()
+        return model(torch.from_numpy(np.ascontiguousarray(x)).to(device)).float().cpu().numpy()
 
     return fn
 

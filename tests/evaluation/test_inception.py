@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from components.evaluation import inception
 from components.evaluation.frechet import fid
@@ -99,6 +100,13 @@ def test_corrupt_weights_fail_the_checksum(tmp_path, monkeypatch):
     monkeypatch.setattr(inception, "installed_weights", lambda: None)
     with pytest.raises(inception.WeightsError, match="checksum mismatch"):
         inception.locate_weights(tmp_path)
+
+
+@needs_weights
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is visible: auto picks the torch backend on it")
+def test_without_a_gpu_the_pipeline_uses_onnxruntime(cache_dir):
+    for device in ("auto", "cpu"):
+        assert inception.InceptionFeatures.following(cache_dir, device).backend == "onnxruntime"
 
 
 def test_onnx_cache_key_follows_weights_and_settings(tmp_path, monkeypatch):

@@ -46,6 +46,18 @@ def test_bad_config_names_the_field_and_exits_2(tmp_path):
     assert "train.lr" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    "item, says",
+    [("train.lr=-3", "train.lr"), ("train.epoch=2", "train.epoch"), ("train.lr", "FIELD=VALUE")],
+)
+def test_a_bad_set_on_the_command_line_names_it_and_exits_2(tmp_path, item, says):
+    good = tmp_path / "good.yaml"
+    good.write_text("family: vae\n")
+    result = genforge("run", str(good), "--set", item, "--root", str(tmp_path))
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert says in result.stderr and "Traceback" not in result.stderr
+
+
 @pytest.mark.slow
 def test_missing_inception_weights_stop_the_run_before_it_starts(workspace, tmp_path):
     """A config scored with the standard Inception features refuses to start (no training, no MLflow run) when the

@@ -39,9 +39,10 @@ def test_the_train_key_follows_the_world_size_only_where_results_depend_on_it(tm
 
 
 def failed_two_process_run(workspace, digits_source, name: str, train: dict) -> tuple[str, str]:
-    """`genforge run` of a 2-process config that must fail: (its one error line, its stderr)."""
-    config = write_config(workspace, digits_source, name, {"train": {**train, "distributed": {"nproc_per_node": 2}}})
-    result = genforge("run", config, "--root", str(workspace))
+    """`genforge run --set train.distributed.nproc_per_node=2` (the README's form) of a config that must fail: (its
+    one error line, its stderr)."""
+    config = write_config(workspace, digits_source, name, {"train": train})
+    result = genforge("run", config, "--set", "train.distributed.nproc_per_node=2", "--root", str(workspace))
     lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert result.returncode == 2 and len(lines) == 1, result.stderr[-3000:]
     return lines[0], result.stderr

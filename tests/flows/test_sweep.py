@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from components.errors import UserError
-from flows.sweep import combinations, nested, parse_sets
+from components.overrides import nested
+from flows.sweep import combinations, parse_sets
 from mlflow import MlflowClient
 from tests.flows.conftest import write_config
 

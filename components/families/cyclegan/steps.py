@@ -166,7 +166,7 @@ def feature_extractor(
         from components.evaluation.inception import FEATURES_ID, InceptionFeatures
 
         # <state>/inception: the folder `python -m components.evaluation.inception fetch` fills by default.
-        return FEATURES_ID, InceptionFeatures(Path(cache_dir).parent / "inception").features
+        return FEATURES_ID, InceptionFeatures.following(Path(cache_dir).parent / "inception", cfg.train.device).features
     return _style_evaluator(cache_dir, dataset_md5, cfg, dataset_dir)
 
 

@@ -56,7 +56,7 @@ def extractor(cfg: FaceGANPipelineConfig, gate: identity.IdentityGate, cache_dir
     if cfg.evaluation.features == "inception":
         from components.evaluation.inception import FEATURES_ID, InceptionFeatures
 
-        return FEATURES_ID, InceptionFeatures(Path(cache_dir).parent / "inception").features
+        return FEATURES_ID, InceptionFeatures.following(Path(cache_dir).parent / "inception", cfg.train.device).features
     return f"identity-{gate.key}", lambda images: identity.embed(gate, images).astype(np.float64)
 
 

@@ -226,10 +226,11 @@ def continue_batch(
     model: GPT, prefixes: np.ndarray, n_tokens: int, temperature: float, top_k: int | None, seed: int
 ) -> np.ndarray:
     """Continue every row of prefixes (N, P) by n_tokens sampled tokens at once → (N, n_tokens)."""
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)  # sampled on the CPU: the same draws whatever device the model is on
+    device = next(model.parameters()).device
     x = torch.from_numpy(np.asarray(prefixes, dtype=np.int64))
     for _ in range(n_tokens):
-        logits = model(x[:, -model.block_size :])[:, -1].double()
+        logits = model(x[:, -model.block_size :].to(device))[:, -1].double().cpu()
         if temperature == 0:
             nxt = logits.argmax(dim=-1, keepdim=True)
         else:
@@ -247,10 +248,11 @@ def evaluate(model: GPT, cfg: GPTPipelineConfig, job: EvalJob) -> Evaluation:
     e = cfg.evaluation
     torch.set_num_threads(cfg.train.num_threads)
     state = _read(checkpoint)
+    device = pick_device(cfg.train.device)  # the evaluation's networks follow the training's device rule
     if state.get("kind") == "classifier":
-        return evaluate_classifier(model.cpu().eval(), state, dataset_dir, cfg)
+        return evaluate_classifier(model.to(device).eval(), state, dataset_dir, cfg)
     tokenizer = tokenizer_of(state)
-    model = model.cpu().eval()
+    model = model.to(device).eval()
     train_docs = load_documents(dataset_dir, "train")
     held = EncodedText.of(tokenizer, load_documents(dataset_dir, "held_out"))
     held_ids, n_chars = held.ids, held.n_chars  # int64 array
@@ -268,10 +270,10 @@ def evaluate(model: GPT, cfg: GPTPipelineConfig, job: EvalJob) -> Evaluation:
         "chars_per_token": sum(map(len, train_docs)) / max(1, state["train_tokens"] - len(train_docs)),
     }
     if "base" in state:  # a fine-tune: gain over scratch, and what it forgot of its base corpus
-        base = _gpt(state, "base")
+        base = _gpt(state, "base").to(device)
         metrics["heldout_nats_per_char_base"] = held_out_nats_per_char(base, held, e.eval_batch_size)
         if "scratch" in state:
-            scratch = held_out_nats_per_char(_gpt(state, "scratch"), held, e.eval_batch_size)
+            scratch = held_out_nats_per_char(_gpt(state, "scratch").to(device), held, e.eval_batch_size)
             metrics["heldout_nats_per_char_scratch"] = scratch
             metrics["finetune_gain"] = scratch - nll
         base_dir = Path(dataset_dir).parent / state["base_dataset"]
