@@ -392,8 +392,10 @@ def pull(
 @app.command()
 def generate(
     ref: str = typer.Argument(..., help="NAME@ALIAS, NAME/VERSION, or a local .onnx file"),
-    n: int = typer.Option(64, "-n", min=1, max=4096, help="How many images."),
-    output: Path = typer.Option(Path("grid.png"), "-o", "--output", help="PNG grid to write."),
+    n: int = typer.Option(64, "-n", min=1, max=4096, help="How many images (or audio clips)."),
+    output: Path | None = typer.Option(
+        None, "-o", "--output", help="PNG grid to write (default grid.png); audio models: a folder of WAVs (samples/)."
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed of the latents (numpy)."),
     label: int | None = typer.Option(
         None, "--label", help="Class to draw (conditional models, e.g. cgan); default: one row per class."
@@ -408,11 +410,13 @@ def generate(
     root: Path | None = ROOT,
 ) -> None:
     """Sample with onnxruntime only (no torch), from the registry, a pulled folder or a .onnx file: a PNG grid of an
-    image generator, or the continuation of --prompt by a language model (printed; its folder holds tokenizer.json)."""
+    image generator, WAV files of an audio generator, or the continuation of --prompt by a language model (printed;
+    its folder holds tokenizer.json)."""
     from components.images import save_png
-    from components.serving import generate_grid
+    from components.serving import generate_grid, session
 
-    _png_output(output)  # before a model is pulled
+    if output is not None and output.suffix.lower() not in ("", ".png"):  # before a model is pulled
+        _fail(f"-o {output}: give a .png file (image models) or a folder (audio models)")
     with _model(ref, root) as path:
         tokenizer = path.parent / "tokenizer.json"
         try:
@@ -431,6 +435,18 @@ def generate(
                 return
             if int8:
                 _fail(f"--int8 is for language models; {ref} is an image generator")
+            from components.serving_audio import generate_waveforms, is_audio, write_wavs
+
+            if is_audio(session(path)):
+                folder = output or Path("samples")
+                if folder.suffix.lower() == ".png":
+                    _fail(f"-o {folder}: {ref} generates audio; give a folder for its WAV files")
+                written = write_wavs(generate_waveforms(path, n, seed), folder)
+                out.print(f"{len(written)} clips from {ref} (seed {seed}) → {folder}/ ({written[0].name} …)")
+                return
+            output = output or Path("grid.png")
+            if output.suffix.lower() != ".png":
+                _fail(f"-o {output}: {ref} generates images; give a file name ending in .png")
             picture = generate_grid(path, n, seed, label)
         except ValueError as exc:
             _fail(str(exc))

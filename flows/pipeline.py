@@ -199,6 +199,11 @@ def evaluate_step(
             (out / name).write_text(body, encoding="utf-8")
             step.log_artifact(str(out / name))
             artifacts.setdefault(Path(name).stem, str(out / name))
+        for name, body in result.media.items():  # e.g. audio/sample_00.wav: the dashboard plays it
+            path = out / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(body)
+            step.log_artifact(str(path), str(Path(name).parent) if Path(name).parent != Path(".") else None)
         return EvalReport(result.metrics, result.ci, artifacts, step.run_id)
 
 

@@ -24,8 +24,18 @@ def build_fashion_mnist(root: Path, cfg: DataConfig) -> Path:
         "idx_sha256": data.checksums,
         "image_shape": [28, 28],
         "dtype": "uint8",
-        "classes": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
-                    "Ankle boot"],
+        "classes": [
+            "T-shirt/top",
+            "Trouser",
+            "Pullover",
+            "Dress",
+            "Coat",
+            "Sandal",
+            "Shirt",
+            "Sneaker",
+            "Bag",
+            "Ankle boot",
+        ],
     }
     splits = {"train": (data.train_images, data.train_labels), "test": (data.test_images, data.test_labels)}
     return shards.write_dataset(root / "data" / "fashion-mnist", splits, cfg.shard_size, meta)
@@ -43,6 +53,10 @@ def _builder(dataset: str):
         from components.data import orl
 
         return orl.build
+    if dataset == "asterisk-speech":
+        from components.data import speech
+
+        return speech.build
     from components.data import text_dataset
 
     if dataset in text_dataset.PACKAGE_OF:

@@ -18,9 +18,10 @@ from components.families.detector.family import Detector
 from components.families.facegan.family import FaceGAN
 from components.families.gpt.family import GPT
 from components.families.vae.family import VAE
+from components.families.vae_audio.family import AudioVAE
 
 FAMILIES: dict[str, Family] = {
-    family.name: family for family in (DCGAN(), CGAN(), VAE(), CycleGAN(), Detector(), GPT(), FaceGAN())
+    family.name: family for family in (DCGAN(), CGAN(), VAE(), CycleGAN(), Detector(), GPT(), FaceGAN(), AudioVAE())
 }
 """name → family; adding a family adds one entry here."""
 DEFAULT_FAMILY = "dcgan"
