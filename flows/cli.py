@@ -157,11 +157,8 @@ def run(
         try:
             summary = pipeline(str(config), str(ws.root), resume=resume, force=force, rebuild_data=rebuild_data,
                                overrides=overrides or None)  # fmt: skip
-        finally:  # send the run's last log records while the API still answers (else: "Error logging to API")
-            from prefect.logging.handlers import APILogWorker
-
-            with suppress(Exception):  # never hide the run's own outcome
-                APILogWorker.drain_all(timeout=5)
+        finally:
+            _drain_prefect_logs()
     _print_summary(summary)
 
 
@@ -193,13 +190,25 @@ def sweep(
     _client(ws)
     with prefect_api.api():
         runner = task_runner(workers, dask_address)
-        summary = sweep_flow.with_options(task_runner=runner)(str(config), list(set_), str(ws.root))
+        try:
+            summary = sweep_flow.with_options(task_runner=runner)(str(config), list(set_), str(ws.root))
+        finally:  # as `run`: send the last log records while the API still answers
+            _drain_prefect_logs()
     out.print(summary["table"], markup=False)
     out.print(f"best: {summary['best']} ({summary['metric']})")
     version = f" version {summary['version']}" if summary["version"] else ""
     out.print(f"{summary['model']}{version}: {summary['decision']}")
     for reason in summary["reasons"]:
         out.print(f"  • {reason}", markup=False)
+
+
+def _drain_prefect_logs() -> None:
+    """Send the flow's last log records while the API still answers (else: "Error logging to API" once the
+    temporary server is gone); never hides the run's own outcome."""
+    from prefect.logging.handlers import APILogWorker
+
+    with suppress(Exception):
+        APILogWorker.drain_all(timeout=5)
 
 
 def _no_user_error_tracebacks() -> None:
