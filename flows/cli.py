@@ -416,11 +416,14 @@ def generate(
     int8: bool = typer.Option(
         False, "--int8", help="Language models: run the INT8 graph (model.int8.onnx) registered beside model.onnx."
     ),
+    interpolate: tuple[str, str] | None = typer.Option(
+        None, "--interpolate", help="Sentence VAEs: two sentences; prints the path between them in latent space."
+    ),
     root: Path | None = ROOT,
 ) -> None:
     """Sample with onnxruntime only (no torch), from the registry, a pulled folder or a .onnx file: a PNG grid of an
-    image generator, WAV files of an audio generator, or the continuation of --prompt by a language model (printed;
-    its folder holds tokenizer.json)."""
+    image generator, WAV files of an audio generator, sentences of a sentence VAE (or, with --interpolate, the path
+    between two), or the continuation of --prompt by a language model (printed; its folder holds tokenizer.json)."""
     from components.images import save_png
     from components.serving import generate_grid, session
 
@@ -445,6 +448,16 @@ def generate(
             if int8:
                 _fail(f"--int8 is for language models; {ref} is an image generator")
             from components.serving_audio import generate_waveforms, is_audio, write_wavs
+            from components.serving_sentences import SentenceVAE, is_sentence_vae
+
+            if is_sentence_vae(session(path)):
+                vae = SentenceVAE(path)
+                lines = vae.interpolate(*interpolate) if interpolate else vae.sample(n, seed, temperature)
+                for line in lines:
+                    typer.echo(line)  # plain: generated text must not be read as console markup
+                return
+            if interpolate:
+                _fail(f"--interpolate is for sentence VAEs; {ref} is not one")
 
             if is_audio(session(path)):
                 folder = output or Path("samples")

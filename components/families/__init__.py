@@ -19,9 +19,11 @@ from components.families.facegan.family import FaceGAN
 from components.families.gpt.family import GPT
 from components.families.vae.family import VAE
 from components.families.vae_audio.family import AudioVAE
+from components.families.vae_text.family import TextVAE
 
 FAMILIES: dict[str, Family] = {
-    family.name: family for family in (DCGAN(), CGAN(), VAE(), CycleGAN(), Detector(), GPT(), FaceGAN(), AudioVAE())
+    family.name: family
+    for family in (DCGAN(), CGAN(), VAE(), CycleGAN(), Detector(), GPT(), FaceGAN(), AudioVAE(), TextVAE())
 }
 """name → family; adding a family adds one entry here."""
 DEFAULT_FAMILY = "dcgan"
