@@ -130,6 +130,20 @@ class CopyIndex:
 # ---- text C2ST -------------------------------------------------------------------------------------------------
 
 
+def memorisation(training_text: str, samples: Sequence[str], n: int = 8) -> dict[str, float]:
+    """How much of what a text model writes is verbatim training text: the longest copied run per sample (max and
+    mean, characters) and the share of the samples' n-grams found in the training text (left out when every sample
+    is shorter than n)."""
+    index = CopyIndex(training_text)
+    longest = index.longest_copied(samples)
+    out = {"memorised_longest_run_max": float(max(longest)), "memorised_longest_run_mean": float(np.mean(longest))}
+    try:
+        out["copied_ngram_share"] = index.copied_ngram_share(samples, n)
+    except ValueError:  # every sample shorter than n characters
+        pass
+    return out
+
+
 def text_c2st(
     real: Sequence[str],
     generated: Sequence[str],

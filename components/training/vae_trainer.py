@@ -26,7 +26,8 @@ def load_vae(checkpoint: str | Path, device: str | torch.device = "cpu") -> VAE:
 
 
 class VAETrainer(EpochTrainer):
-    """Minimises the negative ELBO per image (nats): reconstruction term + KL, one reparameterised z per image."""
+    """Minimises the negative ELBO per image (nats): reconstruction term + KL, one reparameterised z per image.
+    Another VAE (the speech VAE) subclasses it with its own `to_data`, `build` and `samples`."""
 
     family = "vae"
     smooth_logs = True
@@ -41,12 +42,25 @@ class VAETrainer(EpochTrainer):
     ):
         super().__init__(cfg, checkpoint_dir, on_log, on_epoch)
         if len(images_uint8) == 0:
-            raise ValueError("no training images: the train split (or train.train_subset) is empty")
-        self.data = to_tensor(images_uint8[: cfg.train.train_subset]).to(self.device)
-        self.vae = VAE(cfg.model).to(self.device)
+            raise ValueError(f"no training {self.units}: the train split (or train.train_subset) is empty")
+        self.data = self.to_data(images_uint8[: cfg.train.train_subset]).to(self.device)
+        self.vae = self.build(cfg.model).to(self.device)
         self.opt = torch.optim.Adam(self.vae.parameters(), lr=cfg.train.lr)
         self.noise = torch.Generator(device=self.device).manual_seed(cfg.seed + 1)
-        self.fixed_z = self.vae.decoder.example_inputs(GRID_SAMPLES, seed=cfg.seed)[0].to(self.device)
+        self.fixed_z = self.vae.decoder.example_inputs(self.picture_samples, seed=cfg.seed)[0].to(self.device)
+
+    units = "images"
+    """What a row of the training data is (for the error message of an empty split)."""
+    picture_samples = GRID_SAMPLES
+    """Fixed prior latents behind the per-epoch picture."""
+
+    def to_data(self, rows: np.ndarray) -> torch.Tensor:
+        """The training rows as the tensor the VAE reads: uint8 images → (N, 1, 28, 28) in [-1, 1]."""
+        return to_tensor(rows)
+
+    def build(self, model_cfg) -> torch.nn.Module:
+        """The VAE to train (encoder + decoder, with `terms` and `decoder.latent_dim`)."""
+        return VAE(model_cfg)
 
     def optimizers(self) -> list[torch.optim.Optimizer]:
         return [self.opt]

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from components import audio
+from components.evaluation.latent import active_units
 from components.families.vae_audio import evaluation
 from components.families.vae_audio.model import SPREAD, AudioVAE, AudioVAEConfig
 from tests.speech_source import LANGUAGES, clip
@@ -76,4 +77,4 @@ def test_copies_of_training_clips_are_flagged_and_new_clips_are_not(splits):
 def test_active_units_count_the_dimensions_that_vary():
     rng = np.random.default_rng(0)
     means = np.concatenate([rng.normal(0, 1, (100, 3)), np.full((100, 5), 0.2)], axis=1)
-    assert evaluation.active_units(means) == 3
+    assert active_units(means) == 3

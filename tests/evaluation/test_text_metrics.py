@@ -4,7 +4,7 @@ import random
 import numpy as np
 import pytest
 
-from components.evaluation.text_metrics import CopyIndex, text_c2st
+from components.evaluation.text_metrics import CopyIndex, memorisation, text_c2st
 from components.text.likelihood import per_char_nll, perplexity, sequence_nll
 
 WORDS = (
@@ -64,6 +64,12 @@ def test_longest_copied_substring_known_answers():
     assert index.longest_copied([copied, novel + copied + novel, novel, "", "q"]) == [137, 137, 0, 0, 0]
     assert index.copied_ngram_share([copied], n=8) == 1.0
     assert index.copied_ngram_share([novel], n=8) == 0.0
+    assert memorisation(training, [copied, novel], n=8) == {
+        "memorised_longest_run_max": 137.0,
+        "memorised_longest_run_mean": 68.5,
+        "copied_ngram_share": pytest.approx(130 / (130 + 8)),  # 130 copied 8-grams, 8 novel ones
+    }
+    assert "copied_ngram_share" not in memorisation(training, ["q"], n=8)  # every sample shorter than n
 
 
 def test_longest_copied_agrees_with_brute_force():

@@ -29,7 +29,7 @@ import torch
 from components import checkpoints
 from components.data.text_dataset import load_documents
 from components.evaluation.result import Evaluation
-from components.evaluation.text_metrics import CopyIndex, text_c2st
+from components.evaluation.text_metrics import memorisation, text_c2st
 from components.families.base import EvalJob, TrainJob
 from components.families.gpt.classifier import (
     classifier_from_state,
@@ -303,14 +303,7 @@ def evaluate(model: GPT, cfg: GPTPipelineConfig, job: EvalJob) -> Evaluation:
     }
 
     # Memorisation: how much of what it writes is verbatim training text?
-    index = CopyIndex("\n".join(train_docs))
-    longest = index.longest_copied(samples)
-    metrics["memorised_longest_run_max"] = float(max(longest))
-    metrics["memorised_longest_run_mean"] = float(np.mean(longest))
-    try:
-        metrics["copied_ngram_share"] = index.copied_ngram_share(samples, e.memorisation_ngram)
-    except ValueError:  # every sample shorter than n characters
-        pass
+    metrics |= memorisation("\n".join(train_docs), samples, e.memorisation_ngram)
 
     # Text C2ST: the held-out continuation of a prefix vs the model's continuation of the same prefix.
     p, t = e.c2st_prefix_tokens, e.c2st_tokens

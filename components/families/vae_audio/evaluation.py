@@ -17,6 +17,7 @@ from torch import nn
 from components import audio
 from components.evaluation.c2st import c2st
 from components.evaluation.frechet import bootstrap_fid, bootstrap_kid, fid, kid
+from components.evaluation.latent import active_units
 from components.evaluation.memorisation import authenticity
 from components.metrics import CI_HIGH, CI_LOW, SAMPLE_SIZE
 from components.models.fitting import build_seeded, fit_classifier, predict
@@ -123,12 +124,6 @@ def decode(vae: AudioVAE, z: np.ndarray, batch: int = 256) -> np.ndarray:
     return np.concatenate(
         [vae.decoder(torch.from_numpy(z[i : i + batch]).to(device)).cpu().numpy() for i in range(0, len(z), batch)]
     ).astype(np.float32)
-
-
-def active_units(means: np.ndarray, threshold: float = 0.01) -> int:
-    """Latent dimensions whose posterior mean varies over the data (Burda et al. 2016: Cov_x E_q[z] > 0.01); a
-    collapsed posterior has none."""
-    return int((means.var(axis=0) > threshold).sum())
 
 
 def sample_scores(

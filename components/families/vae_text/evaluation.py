@@ -8,7 +8,8 @@ import json
 import numpy as np
 import torch
 
-from components.evaluation.text_metrics import CopyIndex, text_c2st
+from components.evaluation.latent import active_units
+from components.evaluation.text_metrics import memorisation, text_c2st
 from components.families.vae_text.model import TextVAE
 from components.metrics import CI_HIGH, CI_LOW
 from components.text.sentences import BOS, EOS, PAD, Vocab
@@ -60,10 +61,6 @@ def decode(vae: TextVAE, z: np.ndarray, max_chars: int, temperature: float, seed
     return [row[1:].tolist() for row in x.cpu()]
 
 
-def active_units(means: np.ndarray, threshold: float = 0.01) -> int:
-    return int((means.var(axis=0) > threshold).sum())
-
-
 def interpolate(vae: TextVAE, vocab: Vocab, a: np.ndarray, b: np.ndarray, max_chars: int) -> list[str]:
     """Greedy sentences at PATH_POINTS evenly spaced points from latent a to latent b."""
     weights = np.linspace(0.0, 1.0, PATH_POINTS)[:, None]
@@ -103,14 +100,7 @@ def evaluate(
     train_set = set(train_sentences)
     metrics["exact_copy_fraction"] = float(np.mean([s in train_set for s in samples]))
     metrics["mean_sample_chars"] = float(np.mean([len(s) for s in samples]))
-    index = CopyIndex("\n".join(train_sentences))
-    longest = index.longest_copied(samples)
-    metrics["memorised_longest_run_max"] = float(max(longest))
-    metrics["memorised_longest_run_mean"] = float(np.mean(longest))
-    try:
-        metrics["copied_ngram_share"] = index.copied_ngram_share(samples, e.memorisation_ngram)
-    except ValueError:  # every sample shorter than n characters
-        pass
+    metrics |= memorisation("\n".join(train_sentences), samples, e.memorisation_ngram)
     order = rng.permutation(len(held_sentences))
     real = [held_sentences[i] for i in order[: len(samples)]]
     try:
