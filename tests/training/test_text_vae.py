@@ -106,6 +106,7 @@ def test_resumed_run_matches_an_uninterrupted_one(tmp_path):
         assert torch.equal(p, q), name
 
 
+@pytest.mark.slow  # 6 s of ONNX export; make test only
 def test_the_exported_graphs_match_torch_at_any_length(tmp_path):
     vocab = Vocab.build(corpus())
     vae = TextVAE(TextVAEConfig(latent_dim=4, n_layer=1, n_head=2, n_embd=32, max_chars=12), vocab.size).eval()
