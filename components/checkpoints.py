@@ -8,12 +8,12 @@ through the artifact store is also checked against the sha256 recorded when it w
 
 from __future__ import annotations
 
-import os
 import pickle
 from pathlib import Path
 
 import torch
 
+from components.atomic import atomic_path
 from components.checksums import sha256_file
 from components.errors import CheckpointError
 
@@ -24,9 +24,8 @@ def save(path: str | Path, state: dict) -> Path:
     path = Path(path)
     if torch.distributed.is_available() and torch.distributed.is_initialized() and torch.distributed.get_rank():
         return path
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
     return path
 
 

@@ -4,13 +4,13 @@ coverage, memorisation (authenticity and copies of training images), and the rea
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from components.atomic import atomic_path
 from components.config import PipelineConfig
 from components.data.shards import load_split
 from components.evaluation import frechet
@@ -46,10 +46,8 @@ def cached_features(
     if path.is_file():
         return np.load(path)
     feats = extract(images)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as out:
+    with atomic_path(path) as tmp, open(tmp, "wb") as out:
         np.save(out, feats)
-    os.replace(tmp, path)
     return feats
 
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from components.atomic import atomic_path
 from components.config import EvaluatorConfig
 from components.models.evaluator import EVALUATOR_VERSION, EvaluatorCNN
 from components.models.fitting import build_seeded, fit_classifier, predict
@@ -67,8 +67,6 @@ def load_or_train(
     fit_classifier(model, x, y, cfg.epochs, cfg.batch_size, cfg.lr, seed=seed, label="evaluator")
     evaluator = Evaluator(model, 0.0, path, cached=False)
     evaluator.test_accuracy = float((evaluator.classify(to_tensor(test[0])) == test[1]).mean())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    torch.save({"weights": model.state_dict(), "test_accuracy": evaluator.test_accuracy}, tmp)
-    os.replace(tmp, path)  # never a half-written cache entry
+    with atomic_path(path) as tmp:  # never a half-written cache entry, also with two sweep children writing it
+        torch.save({"weights": model.state_dict(), "test_accuracy": evaluator.test_accuracy}, tmp)
     return evaluator

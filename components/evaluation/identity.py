@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from components.atomic import atomic_path
 from components.models.fitting import build_seeded, fit_classifier, predict
 from components.models.tensors import to_tensor
 
@@ -155,8 +155,6 @@ def load_or_fit(
     index = {p: i for i, p in enumerate(people)}
     y = torch.tensor([index[p] for p in train_y[fit].tolist()], dtype=torch.int64).repeat(len(x) // int(fit.sum()))
     fit_classifier(net, x, y, epochs, batch_size=64, lr=1e-3, seed=seed, label="identity network")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    torch.save(net.state_dict(), tmp)
-    os.replace(tmp, path)  # never a half-written cache entry
+    with atomic_path(path) as tmp:  # never a half-written cache entry
+        torch.save(net.state_dict(), tmp)
     return _gate(net.eval(), train_x, train_y, unseen, far, key)

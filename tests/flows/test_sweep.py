@@ -59,9 +59,10 @@ def test_a_sweep_promotes_its_best_child_once_and_a_failed_child_fails_alone(wor
     experiment = client.get_experiment_by_name("tiny").experiment_id
     (parent,) = client.search_runs([experiment], "tags.`genforge.step` = 'sweep'")
     children = client.search_runs([experiment], f"tags.`mlflow.parentRunId` = '{parent.info.run_id}'")
+    rows = json.loads(Path(client.download_artifacts(parent.info.run_id, "sweep.json")).read_text())
     assert len(children) == 3
     statuses = sorted(c.info.status for c in children)
-    assert statuses == ["FAILED", "FINISHED", "FINISHED"]
+    assert statuses == ["FAILED", "FINISHED", "FINISHED"], rows  # a child's failure message is in its row
     for child in children:
         if child.info.status == "FINISHED":
             steps = client.search_runs([experiment], f"tags.`mlflow.parentRunId` = '{child.info.run_id}'")
@@ -69,7 +70,6 @@ def test_a_sweep_promotes_its_best_child_once_and_a_failed_child_fails_alone(wor
 
     versions = client.search_model_versions("name = 'dcgan-fashion-mnist'")
     assert len(versions) == 1  # one promotion, for the best child only
-    rows = json.loads(Path(client.download_artifacts(parent.info.run_id, "sweep.json")).read_text())
     best = [r for r in rows if r["status"] == "best"]
     failed = [r for r in rows if r["status"].startswith("failed")]
     assert len(best) == 1 and len(failed) == 1 and failed[0]["values"]["train.lr"] == 1e30

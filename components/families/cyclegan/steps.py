@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -31,6 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from components.atomic import atomic_path
 from components.data.shards import load_split
 from components.evaluation import frechet
 from components.evaluation.c2st import c2st
@@ -147,10 +147,8 @@ def _style_evaluator(
         x = torch.cat([to_tensor_rgb(a), to_tensor_rgb(b)])
         y = torch.cat([torch.zeros(len(a), dtype=torch.long), torch.ones(len(b), dtype=torch.long)])
         fit_classifier(model, x, y, ev.epochs, ev.batch_size, ev.lr, seed=seed, label="style-evaluator")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        torch.save(model.state_dict(), tmp)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            torch.save(model.state_dict(), tmp)
     features = model.eval().net[:-1]  # up to the pooled, flattened (B, 64) vector
 
     def extract(images_uint8: np.ndarray) -> np.ndarray:

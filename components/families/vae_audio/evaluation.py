@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import torch
 from torch import nn
 
 from components import audio
+from components.atomic import atomic_path
 from components.evaluation.c2st import c2st
 from components.evaluation.frechet import bootstrap_fid, bootstrap_kid, fid, kid
 from components.evaluation.latent import active_units
@@ -89,10 +89,8 @@ def load_or_train_evaluator(
     fit_classifier(model, x, y, epochs, 32, 1e-3, seed=seed, label="speech evaluator")
     model.eval()
     accuracy = float((predict(model, normalised(test[0])).argmax(axis=1) == test[1]).mean())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save({"weights": {k: v.cpu() for k, v in model.state_dict().items()}, "test_accuracy": accuracy}, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save({"weights": {k: v.cpu() for k, v in model.state_dict().items()}, "test_accuracy": accuracy}, tmp)
     return SpeechEvaluator(model, accuracy, path)
 
 
