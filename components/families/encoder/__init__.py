@@ -1,0 +1,2 @@
+"""The encoder family: a bidirectional character encoder pretrained self-correcting, then fine-tuned to tag
+entities or to classify."""
