@@ -108,6 +108,7 @@ def test_the_pretraining_learns_the_corpus_and_the_fine_tunes_beat_chance(runs):
     assert s["pre"]["metrics"]["heldout_masked_accuracy"] > 1.5 * unigram
     ner = s["ner"]["metrics"]
     assert ner["f1"] > 0.5 and {"crf_f1", "scratch_f1", "f1_PER", "f1_LOC", "f1_ORG", "f1_gain_over_crf"} <= set(ner)
+    assert ner["f1_ci_low"] <= ner["f1"] <= ner["f1_ci_high"]  # a bootstrap interval over the held-out pieces
     assert ner["crf_f1"] > 0.8  # the pattern is easy for a CRF on character features
     sentiment = s["sentiment"]["metrics"]
     assert sentiment["accuracy"] > 0.6, sentiment

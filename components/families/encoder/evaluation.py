@@ -180,6 +180,7 @@ def classify_metrics(state: dict, dataset_dir: Path, cfg: EncoderPipelineConfig,
     if "scratch_head" in state:
         scratch = predict_classes(head_of(state, "scratch_head").to(device), vocab, texts, width)
         metrics |= _class_scores("scratch_", truth, scratch)
+        metrics["accuracy_gain_over_scratch"] = metrics["accuracy"] - metrics["scratch_accuracy"]
     baseline = ngram_baseline([r["text"] for r in train], np.array([int(r["label"]) for r in train]), texts,
                               cfg.evaluation.baseline_ngrams, cfg.evaluation.seed)  # fmt: skip
     metrics |= _class_scores("ngram_", truth, baseline)

@@ -57,6 +57,7 @@ class EncoderFamily(Family):
         from components.data.text_dataset import load_documents
         from components.evaluation.result import Evaluation
         from components.families.encoder import evaluation, steps
+        from components.metrics import CI_HIGH, CI_LOW
         from components.models.tensors import pick_device
 
         torch.set_num_threads(cfg.train.num_threads)
@@ -72,6 +73,8 @@ class EncoderFamily(Family):
                                                         job.dataset_md5)  # fmt: skip
         else:
             metrics, ci, texts = evaluation.classify_metrics(state, job.dataset_dir, cfg, device)
+        for name, (low, high) in ci.items():  # the stores' spelling of an interval (components/metrics.py)
+            metrics |= {name + CI_LOW: low, name + CI_HIGH: high}
         texts["text_metrics.json"] = evaluation.text_metrics_file(metrics)
         return Evaluation(metrics, ci, extras={"texts": texts})
 
