@@ -43,9 +43,10 @@ def load_or_train(cache_dir: Path, dataset_md5: str, train: list[tuple[str, list
     path = Path(cache_dir) / f"crf-{key}.crfsuite"
     if not path.is_file():
 
-        class Trainer(pycrfsuite.Trainer):  # CRFsuite's iteration callback → the progress line every trainer shows
-            def on_iteration(self, log, info):
-                progress.update(1, loss=float(info.get("loss", float("nan"))))
+        class Trainer(pycrfsuite.Trainer):  # CRFsuite's log → the progress line every trainer shows
+            def message(self, message):  # (its on_iteration hook fires only with verbose=True, which prints all)
+                if self.logparser.feed(message) == "iteration":
+                    progress.update(1, loss=float(self.logparser.last_iteration.get("loss", float("nan"))))
 
         progress = Progress("CRF baseline", iterations)
         trainer = Trainer(verbose=False)
